@@ -1,0 +1,81 @@
+//! Accuracy of the template checks on the labelled corpora in eval/corpus/.
+//!
+//! ```text
+//! cargo run --release --example eval                       # dev + holdout, summary
+//! cargo run --release --example eval -- --misses           # also list every wrong prediction
+//! cargo run --release --example eval -- --rules rules/ eval/corpus/dev.jsonl
+//! ```
+//! Exits 1 when a target is missed (category P ≥ 0.95, R ≥ 0.90;
+//! restricted P ≥ 0.95, R ≥ 0.85) on the combined corpora.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wabaguard::eval::{Evaluation, evaluate, read_corpus, render};
+use wabaguard::rulepack::RulePack;
+
+fn main() -> ExitCode {
+    let mut rules: Option<PathBuf> = None;
+    let mut misses = false;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rules" => rules = args.next().map(PathBuf::from),
+            "--misses" => misses = true,
+            "-h" | "--help" => {
+                println!("usage: eval [--rules DIR] [--misses] [CORPUS.jsonl...]");
+                return ExitCode::SUCCESS;
+            }
+            _ => files.push(PathBuf::from(a)),
+        }
+    }
+    if files.is_empty() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/corpus");
+        files = vec![root.join("dev.jsonl"), root.join("holdout.jsonl")];
+    }
+    let pack = match RulePack::load(&Default::default(), rules.as_deref(), &[]) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut all = Vec::new();
+    let mut combined = Evaluation::default();
+    for f in &files {
+        let items = match read_corpus(f) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let ev = evaluate(&items, &pack);
+        print!("{}", render(&f.display().to_string(), &ev));
+        if misses {
+            for m in &ev.misses {
+                println!("    {:<4} {:<27} {:<8} {}", m.kind, m.check, m.id, m.detail);
+            }
+        }
+        println!();
+        all.extend(items);
+    }
+    if files.len() > 1 {
+        combined = evaluate(&all, &pack);
+        print!("{}", render("combined", &combined));
+    } else if let Some(f) = files.first() {
+        if let Ok(items) = read_corpus(f) {
+            combined = evaluate(&items, &pack);
+        }
+    }
+    let ok = combined.category.precision() >= 0.95
+        && combined.category.recall() >= 0.90
+        && combined.restricted.precision() >= 0.95
+        && combined.restricted.recall() >= 0.85;
+    println!(
+        "targets (category P≥0.95 R≥0.90, restricted P≥0.95 R≥0.85): {}",
+        if ok { "met" } else { "NOT met" }
+    );
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

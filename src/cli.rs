@@ -1,0 +1,125 @@
+//! Command-line definitions (clap derive). Dispatch lives in `commands`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::checks::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wabaguard",
+    version,
+    about = "Finds what gets a WhatsApp Business Account blocked or locked (error 131031) before Meta does.",
+    long_about = "wabaguard audits WhatsApp Business Accounts — templates, business profile, phone numbers, \
+account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
+Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
+2 = could not run (bad config, unreadable input).",
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard rules explain tpl.mkt.discount"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress or summary lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit every configured account once and write reports/<run-id>/report.{json,md}.
+    #[command(after_help = "Examples:\n  wabaguard run\n  wabaguard run --config /etc/wabaguard/config.toml --out /var/lib/wabaguard/reports\n  wabaguard run --fail-on critical && echo 'no critical findings'")]
+    Run(RunArgs),
+    /// Lint message templates from Graph API JSON files (no config needed).
+    #[command(after_help = "Accepted shapes: a message_templates page {\"data\":[...],\"paging\":{...}}, \
+an array of such pages, a bare array of templates, or one template object.\n\nExamples:\n  \
+wabaguard lint-templates message_templates.json\n  wabaguard lint-templates --format json --fail-on high page1.json page2.json")]
+    LintTemplates(LintArgs),
+    /// List and explain the rules in force.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Reports folder (default: [reports] dir from the config, else ./reports).
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Template files (Graph API JSON).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Use the rule packs in DIR instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+    /// Use the rule packs in DIR instead of the built-in ones.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+    /// Apply [rules] (extra_dirs, disable, severity_overrides) from this config.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Every rule: id, family, severity, languages, title.
+    List {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+    /// One rule in full: description, remediation, reference, languages, examples.
+    Explain {
+        /// Rule id (or an alias).
+        rule: String,
+    },
+    /// Load and compile every pack and run every example in it.
+    Check,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}

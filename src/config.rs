@@ -1,0 +1,244 @@
+//! `config.toml`: the model, loading and validation.
+//!
+//! Unknown keys are errors (`deny_unknown_fields`), reported with the file,
+//! line and column by the TOML parser. Relative paths in the config are
+//! resolved against the folder that holds the config file, so a config works
+//! the same from any working directory.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::checks::Severity;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub reports: ReportsConfig,
+    #[serde(default)]
+    pub rules: RulesConfig,
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    /// Folder holding the config file; relative paths resolve against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// The config file itself (for messages).
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Output folder for `reports/<run-id>/` (relative to the config file).
+    #[serde(default = "default_reports_dir")]
+    pub dir: PathBuf,
+    /// Mask phone numbers in manager-facing reports (`+49 ••• ••• 4567`).
+    #[serde(default = "yes")]
+    pub mask_phone_numbers: bool,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            dir: default_reports_dir(),
+            mask_phone_numbers: true,
+        }
+    }
+}
+
+fn default_reports_dir() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[rules]`: extend, disable and re-severity the rule packs.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Extra folders of `*.toml` rule packs loaded after the built-in ones.
+    #[serde(default)]
+    pub extra_dirs: Vec<PathBuf>,
+    /// Rule ids to switch off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// `RULE_ID = "low"`.
+    #[serde(default)]
+    pub severity_overrides: BTreeMap<String, Severity>,
+}
+
+/// `[[accounts]]`: one WhatsApp Business Account to audit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    /// WABA id; optional for exports (read from `waba.json`).
+    #[serde(default)]
+    pub waba_id: Option<String>,
+    /// Folder of saved Graph API exports (relative to the config file).
+    #[serde(default)]
+    pub exports: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::from_toml_str(&text, path)
+    }
+
+    /// Parses config text; `path` is used for messages and relative paths.
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        cfg.path = path.to_owned();
+        cfg.base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn invalid(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut names = HashSet::new();
+        for (i, a) in self.accounts.iter().enumerate() {
+            let field = format!("accounts[{i}]");
+            if a.name.trim().is_empty() {
+                return Err(self.invalid(format!("{field}.name"), "must not be empty"));
+            }
+            if !names.insert(a.name.as_str()) {
+                return Err(self.invalid(
+                    format!("{field}.name"),
+                    format!("account name `{}` is used twice", a.name),
+                ));
+            }
+            if a.exports.is_none() {
+                return Err(self.invalid(
+                    format!("{field}.exports"),
+                    format!(
+                        "account `{}` has no `exports` folder; set `exports = \"DIR\"` to audit saved Graph API exports",
+                        a.name
+                    ),
+                ));
+            }
+        }
+        for id in self.rules.disable.iter() {
+            if id.trim().is_empty() {
+                return Err(self.invalid("rules.disable", "empty rule id"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolves a path from the config against the config file's folder.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    pub fn reports_dir(&self) -> PathBuf {
+        self.resolve(&self.reports.dir)
+    }
+
+    pub fn account(&self, name: &str) -> Option<&AccountConfig> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_an_error_with_line_and_column() {
+        let err = Config::from_toml_str(
+            "[reports]\ndir = \"out\"\ncolour = true\n",
+            Path::new("cfg/config.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("cfg/config.toml: "), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("column 1"), "{err}");
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn bad_severity_override_names_the_value() {
+        let err = Config::from_toml_str(
+            "[rules]\nseverity_overrides = { \"tpl.mkt.discount\" = \"urgent\" }\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("urgent"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_config_folder() {
+        let cfg = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"examples/demo\"\n",
+            Path::new("/etc/wabaguard/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.resolve(cfg.accounts[0].exports.as_deref().unwrap()),
+            PathBuf::from("/etc/wabaguard/examples/demo")
+        );
+        assert_eq!(cfg.reports_dir(), PathBuf::from("/etc/wabaguard/reports"));
+    }
+
+    #[test]
+    fn duplicate_account_names_are_rejected() {
+        let err = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"x\"\n[[accounts]]\nname = \"a\"\nexports = \"y\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("accounts[1].name"), "{err}");
+    }
+}

@@ -1,0 +1,19 @@
+//! wabaguard: a compliance auditor for WhatsApp Business Accounts.
+//!
+//! Pipeline (see ARCHITECTURE in the README): `config` → `collect` →
+//! [`snapshot::Snapshot`] → `checks` → [`checks::Finding`]s → `risk` →
+//! [`report::Report`] → writers → `reports/<run-id>/`.
+
+pub mod audit;
+pub mod checks;
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod config;
+pub mod fsutil;
+pub mod mask;
+pub mod report;
+pub mod risk;
+pub mod rulepack;
+pub mod snapshot;
+pub mod eval;

@@ -1,0 +1,172 @@
+//! `report.md`: the Report rendered for a compliance manager — headline risk
+//! per account, what to fix first, then every finding grouped by severity
+//! with its remediation.
+
+use std::fmt::Write as _;
+
+use super::{AccountReport, AccountStatus, Report};
+use crate::checks::{Finding, Origin, Severity};
+
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# WhatsApp Business compliance risk report\n");
+    let _ = writeln!(
+        s,
+        "Run `{}` · generated {} · {} {} · rules {} {} (digest `{}`)\n",
+        r.run_id, r.generated_at, r.tool.name, r.tool.version, r.rules.pack, r.rules.version, r.rules.digest
+    );
+    let _ = writeln!(s, "## Overview\n");
+    let _ = writeln!(
+        s,
+        "| Account | Risk | Score | Critical | High | Medium | Low | Info |\n|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for a in &r.accounts {
+        if a.status == AccountStatus::Failed {
+            let _ = writeln!(s, "| {} | **not audited** | – | – | – | – | – | – |", esc(&a.name));
+            continue;
+        }
+        let c = &a.summary;
+        let _ = writeln!(
+            s,
+            "| {} | **{}** | {} | {} | {} | {} | {} | {} |",
+            esc(&a.name),
+            a.risk.level.as_str().to_uppercase(),
+            a.risk.score,
+            c.critical,
+            c.high,
+            c.medium,
+            c.low,
+            c.info
+        );
+    }
+    s.push('\n');
+    for a in &r.accounts {
+        account(&mut s, a);
+    }
+    s
+}
+
+fn account(s: &mut String, a: &AccountReport) {
+    let _ = writeln!(s, "## {}\n", esc(&a.name));
+    let waba = if a.waba_id.is_empty() { "unknown" } else { &a.waba_id };
+    let _ = writeln!(
+        s,
+        "WABA `{}` · source: {} · {} templates · {} phone numbers\n",
+        waba,
+        a.source.as_str(),
+        a.templates,
+        a.phone_numbers
+    );
+    if a.status == AccountStatus::Failed {
+        let _ = writeln!(
+            s,
+            "> **Not audited.** {}\n",
+            esc(a.error.as_deref().unwrap_or("unknown error"))
+        );
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "> **{}** — score {}/100. {}\n",
+        a.risk.level.as_str().to_uppercase(),
+        a.risk.score,
+        esc(&capitalize(&a.headline))
+    );
+    if !a.fix_first.is_empty() {
+        let _ = writeln!(s, "### Fix first\n");
+        for (i, act) in a.fix_first.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{}. **[{}] {}** — {}  \n   *Fix:* {}",
+                i + 1,
+                act.severity.as_str().to_uppercase(),
+                esc(&act.subject),
+                esc(&act.message),
+                esc(&act.remediation)
+            );
+        }
+        s.push('\n');
+    }
+    if a.findings.is_empty() {
+        let _ = writeln!(s, "No findings.\n");
+    } else {
+        let _ = writeln!(s, "### Findings\n");
+        for sev in Severity::ALL_DESC {
+            let group: Vec<&Finding> = a
+                .findings
+                .iter()
+                .filter(|f| f.severity == sev && !f.suppressed)
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "#### {} ({})\n", title(sev), group.len());
+            for f in group {
+                finding(s, f);
+            }
+        }
+        let suppressed: Vec<&Finding> = a.findings.iter().filter(|f| f.suppressed).collect();
+        if !suppressed.is_empty() {
+            let _ = writeln!(s, "#### Suppressed ({})\n", suppressed.len());
+            for f in suppressed {
+                finding(s, f);
+            }
+        }
+    }
+    if !a.notes.is_empty() {
+        let _ = writeln!(s, "### Collection notes\n");
+        for n in &a.notes {
+            let _ = writeln!(s, "- {:?}: {}", n.level, esc(&n.message));
+        }
+        s.push('\n');
+    }
+}
+
+fn finding(s: &mut String, f: &Finding) {
+    let origin = match f.origin {
+        Origin::Meta => " · *signal from Meta*",
+        Origin::Heuristic => "",
+    };
+    let _ = writeln!(s, "- **{}** — {}  ", esc(&f.subject.label()), esc(&f.message));
+    if let Some(ev) = &f.evidence {
+        let _ = writeln!(s, "  Evidence: “{}”  ", esc(ev));
+    }
+    if !f.remediation.is_empty() {
+        let _ = writeln!(s, "  *Fix:* {}  ", esc(&f.remediation));
+    }
+    let _ = writeln!(s, "  `{}` · `{}` · fingerprint `{}`{}", f.check, f.rule, f.fingerprint, origin);
+}
+
+fn title(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "Critical",
+        Severity::High => "High",
+        Severity::Medium => "Medium",
+        Severity::Low => "Low",
+        Severity::Info => "Info",
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Escapes Markdown-significant characters in text that came from templates.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
