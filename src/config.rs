@@ -171,7 +171,7 @@ impl Config {
 
     /// Resolves a path from the config against the config file's folder.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
+        if p.is_absolute() || self.base_dir == Path::new(".") {
             p.to_owned()
         } else {
             self.base_dir.join(p)

@@ -30,61 +30,33 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let mut counts = SeverityCounts::default();
-    let mut templates = 0usize;
-    let mut json_findings: Vec<u8> = Vec::new();
-    let mut first_json = true;
-    let mut write_err: Option<std::io::Error> = None;
-
     if args.format == OutputFormat::Md {
         writeln!(out, "# Template lint\n")?;
     }
+    let mut totals = Chunk::default();
     for file in &args.files {
         let bytes = std::fs::read(file)
             .map_err(|e| CmdError(format!("{}: cannot read: {e}", file.display())))?;
-        let res = parse_templates(file, &bytes, |t: Template| {
-            templates += 1;
-            let mut fs = lint_template(&t, &ctx);
-            if fs.is_empty() {
-                return;
-            }
-            sort_findings(&mut fs);
-            for f in &fs {
-                counts.add(f.severity);
-            }
-            let r = match args.format {
-                OutputFormat::Text => write_text(&mut out, file, &t, &fs),
-                OutputFormat::Md => write_md(&mut out, &t, &fs),
-                OutputFormat::Json => {
-                    for f in &fs {
-                        if !first_json {
-                            json_findings.push(b',');
-                        }
-                        first_json = false;
-                        if let Err(e) = serde_json::to_writer(&mut json_findings, f) {
-                            write_err.get_or_insert(std::io::Error::other(e));
-                        }
-                    }
-                    Ok(())
-                }
-            };
-            if let Err(e) = r {
-                write_err.get_or_insert(e);
-            }
-        });
+        let chunk = lint_file(file, &bytes, &ctx, args.format)?;
         drop(bytes);
-        res?;
-        if let Some(e) = write_err.take() {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                return Ok(Outcome::Ok);
+        if args.format != OutputFormat::Json {
+            if let Err(e) = out.write_all(&chunk.out) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(Outcome::Ok);
+                }
+                return Err(e.into());
             }
-            return Err(e.into());
+            totals.templates += chunk.templates;
+            totals.counts.merge(&chunk.counts);
+        } else {
+            totals.append_json(chunk);
         }
     }
+    let (templates, counts) = (totals.templates, totals.counts);
     match args.format {
         OutputFormat::Json => {
             write!(out, "{{\"templates\":{templates},\"findings\":[")?;
-            out.write_all(&json_findings)?;
+            out.write_all(&totals.out)?;
             write!(out, "],\"summary\":")?;
             serde_json::to_writer(&mut out, &counts)?;
             writeln!(out, "}}")?;
@@ -129,6 +101,139 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// Rendered output of a run of templates, with its counts.
+#[derive(Default)]
+struct Chunk {
+    out: Vec<u8>,
+    templates: usize,
+    counts: SeverityCounts,
+    /// JSON mode: number of findings rendered into `out` (comma-joined).
+    json_items: usize,
+}
+
+impl Chunk {
+    fn append_json(&mut self, other: Chunk) {
+        if other.json_items > 0 {
+            if self.json_items > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&other.out);
+        }
+        self.json_items += other.json_items;
+        self.templates += other.templates;
+        self.counts.merge(&other.counts);
+    }
+}
+
+const BATCH: usize = 512;
+
+/// Parses `bytes` on this thread while worker threads lint batches of
+/// templates; rendered batches are put back in input order, so the output
+/// is identical to a sequential run.
+fn lint_file(
+    file: &Path,
+    bytes: &[u8],
+    ctx: &TemplateContext<'_>,
+    format: OutputFormat,
+) -> Result<Chunk, CmdError> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Template>)>(workers * 2);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Chunk)>();
+        for _ in 0..workers {
+            let work_rx = &work_rx;
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, batch)) = next else { return };
+                    let chunk = lint_batch(file, &batch, ctx, format);
+                    if done_tx.send((seq, chunk)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // The collector reorders finished batches.
+        let collector = scope.spawn(move || {
+            let mut pending = std::collections::BTreeMap::new();
+            let mut next = 0usize;
+            let mut acc = Chunk::default();
+            for (seq, chunk) in done_rx {
+                pending.insert(seq, chunk);
+                while let Some(c) = pending.remove(&next) {
+                    if format == OutputFormat::Json {
+                        acc.append_json(c);
+                    } else {
+                        acc.out.extend_from_slice(&c.out);
+                        acc.templates += c.templates;
+                        acc.counts.merge(&c.counts);
+                    }
+                    next += 1;
+                }
+            }
+            acc
+        });
+        let mut seq = 0usize;
+        let mut batch = Vec::with_capacity(BATCH);
+        let parsed = parse_templates(file, bytes, |t: Template| {
+            batch.push(t);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                let _ = work_tx.send((seq, full));
+                seq += 1;
+            }
+        });
+        if !batch.is_empty() {
+            let _ = work_tx.send((seq, std::mem::take(&mut batch)));
+        }
+        drop(work_tx);
+        let chunk = collector
+            .join()
+            .map_err(|_| CmdError("internal error: lint worker panicked".into()))?;
+        parsed?;
+        Ok(chunk)
+    })
+}
+
+fn lint_batch(file: &Path, batch: &[Template], ctx: &TemplateContext<'_>, format: OutputFormat) -> Chunk {
+    let mut c = Chunk {
+        templates: batch.len(),
+        ..Chunk::default()
+    };
+    for t in batch {
+        let mut fs = lint_template(t, ctx);
+        if fs.is_empty() {
+            continue;
+        }
+        sort_findings(&mut fs);
+        for f in &fs {
+            c.counts.add(f.severity);
+        }
+        // Writing into a Vec<u8> cannot fail.
+        let _ = match format {
+            OutputFormat::Text => write_text(&mut c.out, file, t, &fs),
+            OutputFormat::Md => write_md(&mut c.out, t, &fs),
+            OutputFormat::Json => {
+                for f in &fs {
+                    if c.json_items > 0 {
+                        c.out.push(b',');
+                    }
+                    c.json_items += 1;
+                    let _ = serde_json::to_writer(&mut c.out, f);
+                }
+                Ok(())
+            }
+        };
+    }
+    c
 }
 
 fn plural(n: usize) -> &'static str {

@@ -43,6 +43,9 @@ pub fn main() -> ExitCode {
         Command::LintTemplates(args) => lint::lint(&args, &cli.global),
         Command::Rules(args) => rules::rules(&args),
     };
+    if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
+        report_peak_rss();
+    }
     match res {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Policy) => ExitCode::from(1),
@@ -76,4 +79,18 @@ fn init_logging(g: &GlobalArgs) {
             .with_target(false)
             .try_init(),
     };
+}
+
+/// Prints the process's peak resident set size (VmHWM) to stderr; used by
+/// the benchmarks (`WABAGUARD_REPORT_RSS=1`).
+fn report_peak_rss() {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(v) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        {
+            eprintln!("peak_rss_kib={v}");
+        }
+    }
 }

@@ -1,0 +1,222 @@
+//! `wabaguard lint-templates`: shapes, output formats, exit codes, bad input.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/templates").join(name)
+}
+
+fn wabaguard() -> Command {
+    Command::cargo_bin("wabaguard").unwrap()
+}
+
+fn lint_json(files: &[PathBuf]) -> Value {
+    let out = wabaguard()
+        .arg("lint-templates")
+        .args(["--format", "json"])
+        .args(files)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn page_shape_is_linted_and_promo_in_utility_is_flagged() {
+    let v = lint_json(&[fixture("page_two_templates.json")]);
+    assert_eq!(v["templates"], 2);
+    let findings = v["findings"].as_array().unwrap();
+    let cat: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["check"] == "template.category_mismatch")
+        .collect();
+    assert_eq!(cat.len(), 1, "{findings:#?}");
+    let f = cat[0];
+    assert_eq!(f["subject"]["name"], "order_shipped_promo");
+    assert_eq!(f["subject"]["language"], "en_US");
+    assert_eq!(f["subject"]["kind"], "template");
+    assert_eq!(f["details"]["suggested_category"], "MARKETING");
+    assert_eq!(f["severity"], "high");
+    assert!(f["evidence"].as_str().unwrap().len() > 3);
+    assert_eq!(f["fingerprint"].as_str().unwrap().len(), 16);
+    assert!(!f["remediation"].as_str().unwrap().is_empty());
+    // The clean shipping notice has no finding at all.
+    assert!(findings.iter().all(|f| f["subject"]["name"] != "order_shipped"));
+}
+
+#[test]
+fn single_template_object_and_bare_array_are_accepted() {
+    let v = lint_json(&[fixture("single_auth_template.json"), fixture("bare_array_odd_values.json")]);
+    assert_eq!(v["templates"], 4);
+    let findings = v["findings"].as_array().unwrap();
+    // Meta's generated authentication template is clean.
+    assert!(findings.iter().all(|f| f["subject"]["name"] != "login_code"), "{findings:#?}");
+    let rules: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f["subject"]["name"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .collect();
+    assert!(rules.contains(&("no_components", "tpl.hyg.missing-body")), "{rules:?}");
+    assert!(rules.contains(&("future_category", "tpl.hyg.unknown-category")), "{rules:?}");
+    assert!(rules.contains(&("future_category", "tpl.meta.unknown-value")), "{rules:?}");
+    assert!(rules.contains(&("paused_one", "tpl.meta.paused")), "{rules:?}");
+    assert!(rules.contains(&("paused_one", "tpl.meta.quality-red")), "{rules:?}");
+    let paused = findings.iter().find(|f| f["rule"] == "tpl.meta.paused").unwrap();
+    assert_eq!(paused["origin"], "meta");
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = wabaguard()
+        .args(["lint-templates", "--format", "json"])
+        .arg(fixture("page_two_templates.json"))
+        .arg(fixture("bare_array_odd_values.json"))
+        .output()
+        .unwrap();
+    let b = wabaguard()
+        .args(["lint-templates", "--format", "json"])
+        .arg(fixture("page_two_templates.json"))
+        .arg(fixture("bare_array_odd_values.json"))
+        .output()
+        .unwrap();
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn fail_on_sets_exit_code_one() {
+    wabaguard()
+        .args(["lint-templates", "--fail-on", "high"])
+        .arg(fixture("page_two_templates.json"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("order_shipped_promo"));
+    wabaguard()
+        .args(["lint-templates", "--fail-on", "critical"])
+        .arg(fixture("page_two_templates.json"))
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn text_and_markdown_formats_render() {
+    wabaguard()
+        .args(["lint-templates"])
+        .arg(fixture("page_two_templates.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("template.category_mismatch"))
+        .stdout(predicate::str::contains("2 templates in 1 file"));
+    wabaguard()
+        .args(["lint-templates", "--format", "md"])
+        .arg(fixture("page_two_templates.json"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("## order\\_shipped\\_promo (en\\_US) — UTILITY"));
+}
+
+#[test]
+fn broken_json_names_file_line_and_column() {
+    wabaguard()
+        .arg("lint-templates")
+        .arg(fixture("broken_json.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken_json.json: invalid JSON at line 3, column 26"));
+}
+
+#[test]
+fn empty_file_is_a_clear_error() {
+    wabaguard()
+        .arg("lint-templates")
+        .arg(fixture("empty.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("empty.json: file is empty"));
+}
+
+#[test]
+fn non_utf8_is_located() {
+    wabaguard()
+        .arg("lint-templates")
+        .arg(fixture("non_utf8.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("non_utf8.json: not valid UTF-8 at line 1, column 15"));
+}
+
+#[test]
+fn missing_file_is_exit_two() {
+    wabaguard()
+        .args(["lint-templates", "/nonexistent/templates.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/templates.json: cannot read"));
+}
+
+#[test]
+fn ten_megabyte_body_gives_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "Your order has shipped. ".repeat(10 * 1024 * 1024 / 24);
+    let t = serde_json::json!([{"name": "huge", "language": "en_US", "category": "UTILITY",
+        "components": [{"type": "BODY", "text": body}]}]);
+    let p = dir.path().join("huge.json");
+    std::fs::write(&p, t.to_string()).unwrap();
+    let v = lint_json(&[p]);
+    assert_eq!(v["templates"], 1);
+    let f = v["findings"].as_array().unwrap();
+    assert!(f.iter().any(|f| f["rule"] == "tpl.hyg.length"), "{f:?}");
+}
+
+#[test]
+fn a_million_templates_give_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("million.json");
+    let mut s = String::with_capacity(80 * 1_000_000);
+    s.push('[');
+    for i in 0..1_000_000 {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(r#"{"name":"t","language":"en_US","category":"MARKETING","components":[{"type":"BODY","text":"Hello there"}]}"#);
+    }
+    s.push(']');
+    std::fs::write(&p, s).unwrap();
+    let v = lint_json(&[p]);
+    assert_eq!(v["templates"], 1_000_000);
+}
+
+#[test]
+fn rules_dir_with_a_broken_regex_names_file_rule_and_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        r#"language = "en"
+[[rule]]
+id = "custom.bad"
+family = "template.restricted_content"
+severity = "high"
+signal = "restricted"
+title = "Bad"
+description = "d"
+remediation = "r"
+[[match]]
+rule = "custom.bad"
+patterns = ['unclosed(']
+examples.positive = ["x"]
+examples.negative = ["y"]
+"#,
+    )
+    .unwrap();
+    wabaguard()
+        .args(["lint-templates", "--rules"])
+        .arg(dir.path())
+        .arg(fixture("page_two_templates.json"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.toml"))
+        .stderr(predicate::str::contains("custom.bad"))
+        .stderr(predicate::str::contains("unclosed group"));
+}
