@@ -40,10 +40,14 @@ pub struct TemplateContext<'a> {
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| re(r"\{\{\s*([^{}]*?)\s*\}\}"));
 static NAMED_OK: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][a-z0-9_]*$"));
 static EMOJI: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"[\p{Extended_Pictographic}&&[^\u{00A9}\u{00AE}\u{2122}\u{203C}\u{2049}]]|[\u{1F1E6}-\u{1F1FF}]")
+    re(
+        r"[\p{Extended_Pictographic}&&[^\u{00A9}\u{00AE}\u{2122}\u{203C}\u{2049}]]|[\u{1F1E6}-\u{1F1FF}]",
+    )
 });
 static URL_LIKE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:https?://|www\.)[^\s]+|(?:^|[\s(])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|app|co|info|biz|shop|store|link|ly|me|br|mx|de|id|in|fr|it|es|uk|us)(?:/[^\s]*)?(?:$|[\s).,!?])")
+    re(
+        r"(?i)(?:https?://|www\.)[^\s]+|(?:^|[\s(])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|app|co|info|biz|shop|store|link|ly|me|br|mx|de|id|in|fr|it|es|uk|us)(?:/[^\s]*)?(?:$|[\s).,!?])",
+    )
 });
 
 #[allow(clippy::expect_used)]
@@ -54,7 +58,11 @@ fn re(s: &str) -> Regex {
 /// Lints one template with every template check.
 pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let lang = if t.language.is_empty() { "und" } else { t.language.as_str() };
+    let lang = if t.language.is_empty() {
+        "und"
+    } else {
+        t.language.as_str()
+    };
     let subject = Subject::template(t.id.as_deref(), &t.name, lang);
     let mut emit = Emitter {
         ctx,
@@ -64,17 +72,42 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     let text = scan_text(t);
     let category = t.category();
 
-    let marketing = if matches!(category, Category::Utility | Category::Authentication) {
-        ctx.pack.scan(lang, Signal::Marketing, &text)
-    } else {
-        Vec::new()
+    // One prefilter pass over the text for every signal this template needs.
+    let mut signals = vec![Signal::Restricted];
+    if matches!(category, Category::Utility | Category::Authentication) {
+        signals.push(Signal::Marketing);
+    }
+    if category == Category::Authentication {
+        signals.push(Signal::Utility);
+    }
+    let hits = ctx.pack.scan_signals(lang, &signals, &text);
+    let of = |s: Signal| -> Vec<Hit> {
+        hits.iter()
+            .filter(|h| ctx.pack.rules[h.rule].def.signal == Some(s))
+            .cloned()
+            .collect()
     };
+    let marketing = of(Signal::Marketing);
     let marketing_score = score(&marketing, ctx.pack, category);
 
-    category_mismatch(t, category, lang, &text, &marketing, marketing_score, &mut emit);
-    restricted_content(lang, &text, &mut emit);
+    category_mismatch(
+        t,
+        category,
+        &text,
+        &marketing,
+        marketing_score,
+        // Code words count in the body only: every OTP button says "Copy code".
+        &if category == Category::Authentication {
+            ctx.pack.scan(lang, Signal::Code, t.body_text())
+        } else {
+            Vec::new()
+        },
+        &of(Signal::Utility),
+        &mut emit,
+    );
+    restricted_content(&text, &of(Signal::Restricted), &mut emit);
     if category == Category::Authentication {
-        auth_format(t, &text, marketing_score, &mut emit);
+        auth_format(t, marketing_score, &mut emit);
     }
     hygiene(t, category, &mut emit);
     meta_signals(t, &mut emit);
@@ -142,7 +175,10 @@ fn applies(rule: &Rule, category: Category) -> bool {
 
 /// The matched span, shortened, as evidence.
 pub fn evidence(text: &str, start: usize, end: usize) -> String {
-    let span: String = text[start..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    let span: String = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     truncate_chars(&span, 120)
 }
 
@@ -154,9 +190,12 @@ pub fn context(text: &str, start: usize, end: usize) -> String {
     };
     let after: String = text[end..].chars().take(40).collect();
     let lead = if before.len() < start { "…" } else { "" };
-    let tail = if after.len() < text.len() - end { "…" } else { "" };
-    format!("{lead}{before}«{}»{after}{tail}", &text[start..end])
-        .replace(['\n', '\r'], " / ")
+    let tail = if after.len() < text.len() - end {
+        "…"
+    } else {
+        ""
+    };
+    format!("{lead}{before}«{}»{after}{tail}", &text[start..end]).replace(['\n', '\r'], " / ")
 }
 
 pub fn truncate_chars(s: &str, max: usize) -> String {
@@ -195,10 +234,11 @@ fn signals_detail(hits: &[&Hit], pack: &RulePack, text: &str) -> serde_json::Val
 fn category_mismatch(
     t: &Template,
     category: Category,
-    lang: &str,
     text: &str,
     marketing: &[Hit],
     marketing_score: f64,
+    code: &[Hit],
+    utility: &[Hit],
     emit: &mut Emitter<'_, '_>,
 ) {
     let pack = emit.ctx.pack;
@@ -223,12 +263,14 @@ fn category_mismatch(
         let signals = signals_detail(&relevant, pack, text);
         let f = emit.push(&rule, message);
         f.evidence = Some(ev);
-        f.details.insert("declared_category".into(), json!(category.as_str()));
+        f.details
+            .insert("declared_category".into(), json!(category.as_str()));
         f.details.insert(
             "suggested_category".into(),
             json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
         );
-        f.details.insert("score".into(), json!(round2(marketing_score)));
+        f.details
+            .insert("score".into(), json!(round2(marketing_score)));
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
         f.details.insert("signals".into(), signals);
@@ -239,11 +281,10 @@ fn category_mismatch(
         // Utility content (a login alert, an order notice) filed as
         // AUTHENTICATION: no one-time code in it.
         let has_placeholder = PLACEHOLDER.is_match(t.body_text());
-        let has_code_words = !pack.scan(lang, Signal::Code, text).is_empty();
+        let has_code_words = !code.is_empty();
         if has_placeholder && has_code_words {
             return;
         }
-        let utility = pack.scan(lang, Signal::Utility, text);
         let Some(top) = best(utility.iter()) else {
             return;
         };
@@ -272,9 +313,8 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn restricted_content(lang: &str, text: &str, emit: &mut Emitter<'_, '_>) {
+fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
     let pack = emit.ctx.pack;
-    let hits = pack.scan(lang, Signal::Restricted, text);
     if hits.is_empty() {
         return;
     }
@@ -343,7 +383,7 @@ fn placeholders(text: &str) -> Vec<(usize, usize, &str)> {
         .collect()
 }
 
-fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitter<'_, '_>) {
+fn auth_format(t: &Template, marketing_score: f64, emit: &mut Emitter<'_, '_>) {
     let body = t.body_text();
 
     // URL or media.
@@ -354,7 +394,9 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
         .map(str::to_owned);
     let url_button = t.buttons().find(|b| b.kind.eq_ignore_ascii_case("URL"));
     let visible = t.visible_text();
-    let url_in_text = URL_LIKE.find(&visible).map(|m| m.as_str().trim().to_owned());
+    let url_in_text = URL_LIKE
+        .find(&visible)
+        .map(|m| m.as_str().trim().to_owned());
     if media_header.is_some() || url_button.is_some() || url_in_text.is_some() {
         let what = if let Some(f) = &media_header {
             format!("a {f} header")
@@ -419,7 +461,9 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
     }
 
     // Extra text beyond Meta's preset.
-    let params = emit.rule("tpl.auth.extra-text").map(|r| r.def.params.clone());
+    let params = emit
+        .rule("tpl.auth.extra-text")
+        .map(|r| r.def.params.clone());
     if let Some(params) = params {
         let max_chars = param_usize(&params, "max_body_chars", 220);
         let max_ph = param_usize(&params, "max_placeholders", 1);
@@ -428,9 +472,14 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
         let reason = if marketing_score >= MARKETING_THRESHOLD {
             Some("a promotional line".to_owned())
         } else if distinct.len() > max_ph {
-            Some(format!("{} placeholders (the preset has one: the code)", distinct.len()))
+            Some(format!(
+                "{} placeholders (the preset has one: the code)",
+                distinct.len()
+            ))
         } else if n_chars > max_chars {
-            Some(format!("{n_chars} characters (the preset text is much shorter)"))
+            Some(format!(
+                "{n_chars} characters (the preset text is much shorter)"
+            ))
         } else {
             None
         };
@@ -444,7 +493,6 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
             }
         }
     }
-    let _ = text;
 }
 
 fn param_usize(params: &toml::Table, key: &str, default: usize) -> usize {
@@ -547,9 +595,7 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
         let trimmed = body.trim();
         let lead = trimmed.len() - trimmed.trim_start().len();
         let starts = PLACEHOLDER.find(trimmed).is_some_and(|m| m.start() == 0);
-        let ends = ph
-            .last()
-            .is_some_and(|p| body[p.1..].trim().is_empty());
+        let ends = ph.last().is_some_and(|p| body[p.1..].trim().is_empty());
         let _ = lead;
         if starts || ends {
             let which = if starts && ends {
@@ -618,7 +664,9 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             let hp = placeholders(h.text.as_deref().unwrap_or(""));
             let has_ex = h.example.as_ref().is_some_and(|e| {
                 e.header_text.as_ref().is_some_and(|v| !v.is_empty())
-                    || e.header_text_named_params.as_ref().is_some_and(|v| !v.is_empty())
+                    || e.header_text_named_params
+                        .as_ref()
+                        .is_some_and(|v| !v.is_empty())
             });
             if !hp.is_empty() && !has_ex {
                 emit.builtin(
@@ -629,7 +677,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             if hp.len() > 1 {
                 emit.builtin(
                     "tpl.hyg.length",
-                    format!("text header has {} variables; at most one is allowed", hp.len()),
+                    format!(
+                        "text header has {} variables; at most one is allowed",
+                        hp.len()
+                    ),
                 );
             }
         } else if matches!(fmt.as_str(), "IMAGE" | "VIDEO" | "DOCUMENT") {
@@ -649,7 +700,9 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
     for b in t.buttons() {
         if b.kind.eq_ignore_ascii_case("URL")
             && b.url.as_deref().is_some_and(|u| PLACEHOLDER.is_match(u))
-            && b.example.as_ref().is_none_or(|e| e.is_null() || e.as_array().is_some_and(|a| a.is_empty()))
+            && b.example
+                .as_ref()
+                .is_none_or(|e| e.is_null() || e.as_array().is_some_and(|a| a.is_empty()))
         {
             emit.builtin(
                 "tpl.hyg.missing-example",
@@ -670,7 +723,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
     let mut too_long: Vec<String> = Vec::new();
     let n = body.chars().count();
     if n > lim("body_max", 1024) {
-        too_long.push(format!("body is {n} characters (max {})", lim("body_max", 1024)));
+        too_long.push(format!(
+            "body is {n} characters (max {})",
+            lim("body_max", 1024)
+        ));
     }
     for (kind, key, default) in [("HEADER", "header_max", 60), ("FOOTER", "footer_max", 60)] {
         if let Some(c) = t.component(kind) {
@@ -699,7 +755,11 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
         }
         if let Some(u) = b.url.as_deref() {
             if u.len() > lim("url_max", 2000) {
-                too_long.push(format!("button URL is {} characters (max {})", u.len(), lim("url_max", 2000)));
+                too_long.push(format!(
+                    "button URL is {} characters (max {})",
+                    u.len(),
+                    lim("url_max", 2000)
+                ));
             }
         }
     }
@@ -742,7 +802,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             let ev: String = emoji.iter().take(12).copied().collect();
             if let Some(f) = emit.builtin(
                 "tpl.hyg.too-many-emoji",
-                format!("body has {} emoji (more than {max_emoji} reads as spam to recipients)", emoji.len()),
+                format!(
+                    "body has {} emoji (more than {max_emoji} reads as spam to recipients)",
+                    emoji.len()
+                ),
             ) {
                 f.evidence = Some(ev);
             }
@@ -756,7 +819,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             .unwrap_or_default();
         let min_words = param_usize(&params, "min_words_per_variable", 2);
         let fixed = PLACEHOLDER.replace_all(body, " ");
-        let words = fixed.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+        let words = fixed
+            .split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .count();
         if words < min_words * ph.len() {
             emit.builtin(
                 "tpl.hyg.variable-density",
@@ -781,7 +847,9 @@ fn meta_signals(t: &Template, emit: &mut Emitter<'_, '_>) {
             let msg = if id == "tpl.meta.unknown-value" {
                 format!("Meta reports an unknown template quality score `{score}` (kept verbatim)")
             } else {
-                format!("Meta rates this template's quality {score} ({what}): recipients are blocking or reporting it; low quality leads to pauses and then disabling")
+                format!(
+                    "Meta rates this template's quality {score} ({what}): recipients are blocking or reporting it; low quality leads to pauses and then disabling"
+                )
             };
             let date = t.quality_score.as_ref().and_then(|q| q.date);
             if let Some(f) = emit.builtin(id, msg) {
@@ -824,8 +892,10 @@ fn meta_signals(t: &Template, emit: &mut Emitter<'_, '_>) {
                 f.origin = super::Origin::Meta;
                 f.evidence = Some(format!("status = {status}"));
                 if let Some(r) = reason.filter(|r| r != "NONE") {
-                    if matches!(r.as_str(), "INCORRECT_CATEGORY" | "PROMOTIONAL" | "SCAM" | "ABUSIVE_CONTENT")
-                        && f.severity < Severity::High
+                    if matches!(
+                        r.as_str(),
+                        "INCORRECT_CATEGORY" | "PROMOTIONAL" | "SCAM" | "ABUSIVE_CONTENT"
+                    ) && f.severity < Severity::High
                     {
                         f.severity = Severity::High;
                     }
@@ -861,15 +931,23 @@ pub fn check_builtin_examples(pack: &RulePack) -> Vec<String> {
         verticals: &[],
     };
     for r in &pack.rules {
-        if r.def.kind != crate::rulepack::RuleKind::Builtin || !r.def.family.starts_with("template.") {
+        if r.def.kind != crate::rulepack::RuleKind::Builtin
+            || !r.def.family.starts_with("template.")
+        {
             continue;
         }
-        for (positive, list) in [(true, &r.def.examples.positive), (false, &r.def.examples.negative)] {
+        for (positive, list) in [
+            (true, &r.def.examples.positive),
+            (false, &r.def.examples.negative),
+        ] {
             for ex in list {
                 let t: Template = match serde_json::from_str(ex) {
                     Ok(t) => t,
                     Err(e) => {
-                        failures.push(format!("{}: rule `{}`: example is not a template: {e}", r.source, r.def.id));
+                        failures.push(format!(
+                            "{}: rule `{}`: example is not a template: {e}",
+                            r.source, r.def.id
+                        ));
                         continue;
                     }
                 };

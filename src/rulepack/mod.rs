@@ -9,9 +9,12 @@
 //!   that look like a signal but are not, e.g. "toll-free", "free
 //!   cancellation"; they are blanked out before matching).
 //!
-//! Patterns are compiled once per process, lazily per (language, signal):
-//! one `RegexSet` finds which patterns occur at all, and only for those the
-//! individual regex runs to extract the evidence span. Word boundaries are
+//! Matching is two-stage. At load time every pattern's *required literals*
+//! are computed from its syntax tree (`literals.rs`); per language, one
+//! Aho-Corasick automaton over those literals finds in a single pass which
+//! patterns can possibly match a template. Only those candidates run their
+//! own regex — compiled once per process, on first use — which verifies the
+//! match and yields the evidence span. Word boundaries are
 //! enforced by the engine, Unicode-aware, at both ends of every match (so
 //! "bet" never matches inside "alphabet" and "gun" never inside "begun"):
 //! patterns must not use `\b` themselves, because a Unicode `\b` forces the
@@ -21,7 +24,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, OnceLock};
 
-use regex::{Regex, RegexSet};
+use aho_corasick::AhoCorasick;
+
+use regex::Regex;
+
+mod literals;
+pub use literals::{lower_same_len, required_literals};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -81,8 +89,8 @@ impl Signal {
         Signal::Code,
     ];
 
-    fn index(self) -> usize {
-        self as usize
+    fn bit(self) -> u8 {
+        1 << (self as u8)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -232,16 +240,30 @@ pub struct Pattern {
     pub source: String,
     pub regex_src: String,
     pub examples: Examples,
+    /// Lower-cased strings of which every match contains one (`None`: no
+    /// usable literal; the pattern runs on every template of its language).
+    pub literals: Option<Vec<String>>,
     compiled: OnceLock<Regex>,
+    tail: OnceLock<Regex>,
 }
 
 impl Pattern {
+    /// The first match at word boundaries in `text[from..]` (see
+    /// [`find_verified`]).
+    pub fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        find_verified(
+            self.regex(),
+            || tail_regex(&self.tail, &self.regex_src),
+            text,
+            from,
+        )
+    }
+
     pub fn regex(&self) -> &Regex {
         // Validated at load time with regex-syntax, so compilation cannot fail
         // for syntax; a size-limit failure degrades to a never-matching regex.
-        self.compiled.get_or_init(|| {
-            Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex())
-        })
+        self.compiled
+            .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
     }
 }
 
@@ -254,19 +276,48 @@ fn never_matching_regex() -> Regex {
 struct Neutralizer {
     id: String,
     language: String,
-    signals: Vec<Signal>,
+    /// Bit set of the signals it applies to.
+    signals: u8,
     regex_src: String,
     examples: Examples,
     source: String,
+    literals: Option<Vec<String>>,
+    compiled: OnceLock<Regex>,
+    tail: OnceLock<Regex>,
 }
 
-/// The compiled matcher for one (language, signal) pair.
+impl Neutralizer {
+    fn regex(&self) -> &Regex {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
+    }
+
+    fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        find_verified(
+            self.regex(),
+            || tail_regex(&self.tail, &self.regex_src),
+            text,
+            from,
+        )
+    }
+}
+
+/// Something the prefilter can select: a pattern or a neutralizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Pattern(u32),
+    Neutralizer(u32),
+}
+
+/// The prefilter for one language: which entries each literal selects.
 #[derive(Debug)]
-struct Matcher {
-    set: Option<RegexSet>,
-    /// Index into `RulePack::patterns` for every set member.
-    members: Vec<usize>,
-    neutralize: Option<Regex>,
+struct LangIndex {
+    ac: Option<AhoCorasick>,
+    targets: Vec<Vec<Entry>>,
+    /// Entries without a usable literal: candidates for every template.
+    always: Vec<Entry>,
+    /// Size of a candidate bitmap (patterns, then neutralizers).
+    n_patterns: usize,
 }
 
 /// A hit: one pattern of a rule matched, at a verified word boundary.
@@ -292,10 +343,14 @@ pub struct RulePack {
     neutralizers: Vec<Neutralizer>,
     /// Languages that have their own patterns.
     pub languages: BTreeSet<String>,
-    matchers: HashMap<(String, Signal), OnceLock<Matcher>>,
-    /// The "unknown language" matchers: every language's patterns.
-    fallback: [OnceLock<Matcher>; 4],
+    indexes: HashMap<String, OnceLock<LangIndex>>,
+    /// The "unknown language" index: every language's patterns.
+    fallback: OnceLock<LangIndex>,
 }
+
+/// Suffix of the names of embedded files: they were fully validated by the
+/// test suite, so loading skips the (slower) Unicode-level regex check.
+const BUILTIN_MARK: &str = " (built-in)";
 
 /// The language key a template language maps to: `pt_BR` → `pt`, `es-419` → `es`.
 pub fn primary_language(lang: &str) -> String {
@@ -325,7 +380,7 @@ impl RulePack {
             None => files.extend(
                 EMBEDDED
                     .iter()
-                    .map(|(p, c)| (format!("rules/{p}"), (*c).to_owned())),
+                    .map(|(p, c)| (format!("rules/{p}{BUILTIN_MARK}"), (*c).to_owned())),
             ),
         }
         for dir in extra_dirs {
@@ -344,7 +399,7 @@ impl RulePack {
         let mut version = String::from("0");
         let mut rules: Vec<Rule> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::new();
-        let mut pending_matches: Vec<(String, String, MatchDef)> = Vec::new();
+        let mut pending_matches: Vec<(String, String, bool, MatchDef)> = Vec::new();
         let mut neutralizers = Vec::new();
 
         for (path, content) in files {
@@ -353,6 +408,7 @@ impl RulePack {
             hasher.update(content.as_bytes());
             hasher.update([0]);
             let pb = PathBuf::from(path);
+            let full_check = !path.ends_with(BUILTIN_MARK);
             let file: RuleFile = toml::from_str(content).map_err(|e| RulePackError::Parse {
                 path: pb.clone(),
                 message: e.to_string().trim_end().to_owned(),
@@ -371,7 +427,13 @@ impl RulePack {
             let language = file
                 .language
                 .as_deref()
-                .map(|l| if l == "*" { "*".to_owned() } else { primary_language(l) })
+                .map(|l| {
+                    if l == "*" {
+                        "*".to_owned()
+                    } else {
+                        primary_language(l)
+                    }
+                })
                 .unwrap_or_default();
             for def in file.rule {
                 validate_rule_def(&pb, &def)?;
@@ -398,7 +460,7 @@ impl RulePack {
                 });
             }
             for m in file.matches {
-                pending_matches.push((path.clone(), language.clone(), m));
+                pending_matches.push((path.clone(), language.clone(), full_check, m));
             }
             for n in file.neutralize {
                 if n.patterns.is_empty() {
@@ -408,8 +470,16 @@ impl RulePack {
                         message: "neutralize block has no patterns".into(),
                     });
                 }
+                let mut lits: Option<Vec<String>> = Some(Vec::new());
                 for p in &n.patterns {
-                    check_pattern(&pb, &n.id, p)?;
+                    let l = check_pattern(&pb, &n.id, p, full_check)?;
+                    lits = match (lits, l) {
+                        (Some(mut a), Some(b)) => {
+                            a.extend(b);
+                            Some(a)
+                        }
+                        _ => None,
+                    };
                 }
                 let src = n
                     .patterns
@@ -421,13 +491,16 @@ impl RulePack {
                     id: n.id,
                     language: language.clone(),
                     signals: if n.signals.is_empty() {
-                        vec![Signal::Marketing, Signal::Restricted]
+                        Signal::Marketing.bit() | Signal::Restricted.bit()
                     } else {
-                        n.signals
+                        n.signals.iter().fold(0, |acc, s| acc | s.bit())
                     },
                     regex_src: format!("(?i){src}"),
                     examples: n.examples,
                     source: path.clone(),
+                    literals: lits,
+                    compiled: OnceLock::new(),
+                    tail: OnceLock::new(),
                 });
                 let _ = n.note;
             }
@@ -437,7 +510,7 @@ impl RulePack {
         // patterns to built-in rules).
         let mut patterns = Vec::new();
         let mut languages = BTreeSet::new();
-        for (path, language, m) in pending_matches {
+        for (path, language, full_check, m) in pending_matches {
             let pb = PathBuf::from(&path);
             let Some(&ri) = by_id.get(&m.rule) else {
                 return Err(RulePackError::Invalid {
@@ -450,7 +523,9 @@ impl RulePack {
                 return Err(RulePackError::Invalid {
                     path: pb,
                     rule: m.rule,
-                    message: "rule has patterns but no `signal` (marketing, utility, restricted, code)".into(),
+                    message:
+                        "rule has patterns but no `signal` (marketing, utility, restricted, code)"
+                            .into(),
                 });
             }
             if m.patterns.is_empty() {
@@ -468,7 +543,7 @@ impl RulePack {
                 });
             }
             for p in &m.patterns {
-                check_pattern(&pb, &m.rule, p)?;
+                let literals = check_pattern(&pb, &m.rule, p, full_check)?;
                 let regex_src = if m.case_sensitive {
                     p.clone()
                 } else {
@@ -481,7 +556,9 @@ impl RulePack {
                     source: path.clone(),
                     regex_src,
                     examples: m.examples.clone(),
+                    literals,
                     compiled: OnceLock::new(),
+                    tail: OnceLock::new(),
                 });
             }
             rules[ri].languages.insert(language.clone());
@@ -528,12 +605,10 @@ impl RulePack {
         }
         let digest = hex::encode(&hasher.finalize()[..8]);
 
-        let mut matchers = HashMap::new();
-        for lang in languages.iter() {
-            for s in Signal::ALL {
-                matchers.insert((lang.clone(), s), OnceLock::new());
-            }
-        }
+        let indexes = languages
+            .iter()
+            .map(|l| (l.clone(), OnceLock::new()))
+            .collect();
         Ok(RulePack {
             name,
             version,
@@ -543,8 +618,8 @@ impl RulePack {
             patterns,
             neutralizers,
             languages,
-            matchers,
-            fallback: Default::default(),
+            indexes,
+            fallback: OnceLock::new(),
         })
     }
 
@@ -564,55 +639,114 @@ impl RulePack {
     /// Compiles every matcher now (start-up cost made explicit, e.g. for `rules check`).
     pub fn compile_all(&self) {
         for lang in &self.languages {
-            for s in Signal::ALL {
-                let _ = self.matcher(lang, s);
-            }
+            let _ = self.index(lang);
         }
+        let _ = self.index("");
         for p in &self.patterns {
             let _ = p.regex();
         }
-    }
-
-    fn matcher(&self, lang_key: &str, signal: Signal) -> &Matcher {
-        match self.matchers.get(&(lang_key.to_owned(), signal)) {
-            Some(cell) => cell.get_or_init(|| self.build_matcher(Some(lang_key), signal)),
-            None => self.fallback[signal.index()].get_or_init(|| self.build_matcher(None, signal)),
+        for n in &self.neutralizers {
+            let _ = n.regex();
         }
     }
 
-    /// `lang = None` builds the all-languages matcher (unknown template languages).
-    fn build_matcher(&self, lang: Option<&str>, signal: Signal) -> Matcher {
+    /// Patterns with no literal for the prefilter (they run on every
+    /// template of their language).
+    pub fn unfiltered_patterns(&self) -> Vec<&Pattern> {
+        self.patterns
+            .iter()
+            .filter(|p| p.literals.is_none())
+            .collect()
+    }
+
+    /// Compiles every pattern and neutralizer regex (Unicode-level checks
+    /// included) and returns one line per failure.
+    pub fn compile_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.patterns {
+            if let Err(e) = Regex::new(&p.regex_src) {
+                out.push(format!(
+                    "{}: rule `{}`: bad pattern `{}`: {}",
+                    p.source,
+                    self.rules[p.rule].def.id,
+                    p.regex_src,
+                    e.to_string().replace('\n', " ")
+                ));
+            }
+        }
+        for n in &self.neutralizers {
+            if let Err(e) = Regex::new(&n.regex_src) {
+                out.push(format!(
+                    "{}: neutralize `{}`: {}",
+                    n.source,
+                    n.id,
+                    e.to_string().replace('\n', " ")
+                ));
+            }
+        }
+        out
+    }
+
+    /// The prefilter index of a language key (`""` or an unknown key: all languages).
+    fn index(&self, lang_key: &str) -> &LangIndex {
+        match self.indexes.get(lang_key) {
+            Some(cell) => cell.get_or_init(|| self.build_index(Some(lang_key))),
+            None => self.fallback.get_or_init(|| self.build_index(None)),
+        }
+    }
+
+    /// `lang = None` builds the all-languages index (unknown template languages).
+    fn build_index(&self, lang: Option<&str>) -> LangIndex {
         let lang_ok = |l: &str| l == "*" || lang.is_none_or(|k| k == l);
-        let members: Vec<usize> = self
-            .patterns
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                let r = &self.rules[p.rule];
-                r.enabled && r.def.signal == Some(signal) && lang_ok(&p.language)
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let set = if members.is_empty() {
+        let mut lits: Vec<String> = Vec::new();
+        let mut lit_ids: HashMap<String, usize> = HashMap::new();
+        let mut targets: Vec<Vec<Entry>> = Vec::new();
+        let mut always = Vec::new();
+        let mut add = |entry: Entry, literals: &Option<Vec<String>>| match literals {
+            None => always.push(entry),
+            Some(ls) => {
+                for l in ls {
+                    let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
+                        lits.push(l.clone());
+                        targets.push(Vec::new());
+                        lits.len() - 1
+                    });
+                    if targets[id].last() != Some(&entry) {
+                        targets[id].push(entry);
+                    }
+                }
+            }
+        };
+        for (i, p) in self.patterns.iter().enumerate() {
+            if self.rules[p.rule].enabled && lang_ok(&p.language) {
+                add(Entry::Pattern(i as u32), &p.literals);
+            }
+        }
+        for (i, n) in self.neutralizers.iter().enumerate() {
+            if lang_ok(&n.language) {
+                add(Entry::Neutralizer(i as u32), &n.literals);
+            }
+        }
+        let ac = if lits.is_empty() {
             None
         } else {
-            RegexSet::new(members.iter().map(|&i| &self.patterns[i].regex_src)).ok()
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(&lits)
+                .ok()
         };
-        let neut: Vec<&str> = self
-            .neutralizers
-            .iter()
-            .filter(|n| n.signals.contains(&signal) && lang_ok(&n.language))
-            .map(|n| n.regex_src.as_str())
-            .collect();
-        let neutralize = if neut.is_empty() {
-            None
-        } else {
-            Regex::new(&neut.iter().map(|s| format!("(?:{s})")).collect::<Vec<_>>().join("|")).ok()
-        };
-        Matcher {
-            set,
-            members,
-            neutralize,
+        if ac.is_none() {
+            // No automaton (cannot happen for valid literals): fall back to
+            // running every entry.
+            for t in &targets {
+                always.extend(t.iter().copied());
+            }
+        }
+        LangIndex {
+            ac,
+            targets,
+            always,
+            n_patterns: self.patterns.len(),
         }
     }
 
@@ -620,24 +754,106 @@ impl RulePack {
     /// `language`, at Unicode word boundaries, after neutralization. One hit
     /// per pattern (the first verified occurrence).
     pub fn scan(&self, language: &str, signal: Signal, text: &str) -> Vec<Hit> {
-        let key = primary_language(language);
-        let m = self.matcher(&key, signal);
-        let Some(set) = &m.set else {
-            return Vec::new();
-        };
-        let neutralized;
-        let text = match &m.neutralize {
-            Some(re) if re.is_match(text) => {
-                neutralized = blank_out(text, re);
-                neutralized.as_str()
+        self.scan_signals(language, &[signal], text)
+    }
+
+    /// Candidate pattern ids the prefilter selects for `text` (diagnostics
+    /// and benchmarks).
+    #[doc(hidden)]
+    pub fn prefilter_candidates(&self, language: &str, text: &str) -> Vec<usize> {
+        let idx = self.index(&primary_language(language));
+        let mut v: Vec<usize> = idx
+            .always
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Pattern(i) => Some(*i as usize),
+                Entry::Neutralizer(_) => None,
+            })
+            .collect();
+        if let Some(ac) = &idx.ac {
+            let lowered = lower_same_len(text);
+            for m in ac.find_overlapping_iter(&lowered) {
+                for e in &idx.targets[m.pattern().as_usize()] {
+                    if let Entry::Pattern(i) = e {
+                        v.push(*i as usize);
+                    }
+                }
             }
-            _ => text,
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Like [`scan`](Self::scan) for several signals in one pass.
+    pub fn scan_signals(&self, language: &str, signals: &[Signal], text: &str) -> Vec<Hit> {
+        let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
+        let idx = self.index(&primary_language(language));
+        // Candidates: entries whose literal occurs (in the lower-cased text).
+        let mut seen = vec![false; idx.n_patterns + self.neutralizers.len()];
+        let mut cands: Vec<Entry> = Vec::new();
+        let mark = |e: Entry, seen: &mut Vec<bool>, cands: &mut Vec<Entry>| {
+            let k = match e {
+                Entry::Pattern(i) => i as usize,
+                Entry::Neutralizer(i) => idx.n_patterns + i as usize,
+            };
+            if !seen[k] {
+                seen[k] = true;
+                cands.push(e);
+            }
         };
+        for &e in &idx.always {
+            mark(e, &mut seen, &mut cands);
+        }
+        if let Some(ac) = &idx.ac {
+            let lowered = lower_same_len(text);
+            for m in ac.find_overlapping_iter(&lowered) {
+                for &e in &idx.targets[m.pattern().as_usize()] {
+                    mark(e, &mut seen, &mut cands);
+                }
+            }
+        }
+        // Neutralized spans, per signal bit set.
+        let mut spans: Vec<(usize, usize, u8)> = Vec::new();
+        for e in &cands {
+            if let Entry::Neutralizer(i) = *e {
+                let n = &self.neutralizers[i as usize];
+                if n.signals & wanted == 0 {
+                    continue;
+                }
+                let mut from = 0;
+                while let Some((s, e)) = n.find(text, from) {
+                    spans.push((s, e, n.signals));
+                    from = e;
+                }
+            }
+        }
+        let mut blanked: [Option<String>; 4] = Default::default();
         let mut hits = Vec::new();
-        for si in set.matches(text).iter() {
-            let pi = m.members[si];
+        for e in cands {
+            let Entry::Pattern(pi) = e else { continue };
+            let pi = pi as usize;
             let p = &self.patterns[pi];
-            if let Some((start, end)) = find_at_word_boundary(p.regex(), text) {
+            let Some(signal) = self.rules[p.rule].def.signal else {
+                continue;
+            };
+            if signal.bit() & wanted == 0 {
+                continue;
+            }
+            let hay: &str = if spans.iter().any(|sp| sp.2 & signal.bit() != 0) {
+                blanked[signal as usize].get_or_insert_with(|| {
+                    let mut b = text.to_owned();
+                    for &(s, e, bits) in &spans {
+                        if bits & signal.bit() != 0 {
+                            blank_range(&mut b, s, e);
+                        }
+                    }
+                    b
+                })
+            } else {
+                text
+            };
+            if let Some((start, end)) = p.find(hay, 0) {
                 hits.push(Hit {
                     rule: p.rule,
                     pattern: pi,
@@ -647,6 +863,7 @@ impl RulePack {
                 });
             }
         }
+        hits.sort_by_key(|h| h.pattern);
         hits
     }
 
@@ -675,18 +892,22 @@ impl RulePack {
         for p in &self.patterns {
             let r = &self.rules[p.rule];
             let Some(signal) = r.def.signal else { continue };
-            for (positive, examples) in [(true, &p.examples.positive), (false, &p.examples.negative)]
+            for (positive, examples) in
+                [(true, &p.examples.positive), (false, &p.examples.negative)]
             {
                 for ex in examples {
                     let key = (p.rule, p.language.clone(), ex.clone(), positive.to_string());
                     if !seen.insert(key) {
                         continue;
                     }
-                    let lang = if p.language == "*" { "xx" } else { p.language.as_str() };
-                    let matched = self
-                        .scan(lang, signal, ex)
-                        .iter()
-                        .any(|h| h.rule == p.rule && self.patterns[h.pattern].language == p.language);
+                    let lang = if p.language == "*" {
+                        "xx"
+                    } else {
+                        p.language.as_str()
+                    };
+                    let matched = self.scan(lang, signal, ex).iter().any(|h| {
+                        h.rule == p.rule && self.patterns[h.pattern].language == p.language
+                    });
                     if matched != positive {
                         failures.push(format!(
                             "{}: rule `{}` [{}]: {} example {:?} {}",
@@ -695,22 +916,23 @@ impl RulePack {
                             p.language,
                             if positive { "positive" } else { "negative" },
                             ex,
-                            if positive { "does not match" } else { "matches" }
+                            if positive {
+                                "does not match"
+                            } else {
+                                "matches"
+                            }
                         ));
                     }
                 }
             }
         }
         for n in &self.neutralizers {
-            let re = match Regex::new(&n.regex_src) {
-                Ok(r) => r,
-                Err(e) => {
-                    failures.push(format!("{}: neutralize `{}`: {e}", n.source, n.id));
-                    continue;
-                }
-            };
+            if let Err(e) = Regex::new(&n.regex_src) {
+                failures.push(format!("{}: neutralize `{}`: {e}", n.source, n.id));
+                continue;
+            }
             for ex in &n.examples.positive {
-                if find_at_word_boundary(&re, ex).is_none() {
+                if n.find(ex, 0).is_none() {
                     failures.push(format!(
                         "{}: neutralize `{}`: positive example {:?} does not match",
                         n.source, n.id, ex
@@ -718,7 +940,7 @@ impl RulePack {
                 }
             }
             for ex in &n.examples.negative {
-                if find_at_word_boundary(&re, ex).is_some() {
+                if n.find(ex, 0).is_some() {
                     failures.push(format!(
                         "{}: neutralize `{}`: negative example {:?} matches",
                         n.source, n.id, ex
@@ -799,7 +1021,14 @@ fn validate_rule_def(path: &Path, def: &RuleDef) -> Result<(), RulePackError> {
     Ok(())
 }
 
-fn check_pattern(path: &Path, rule: &str, pattern: &str) -> Result<(), RulePackError> {
+/// Validates a pattern and returns its prefilter literals. `full` also
+/// translates it with Unicode tables (catches e.g. unknown `\p{..}` names).
+fn check_pattern(
+    path: &Path,
+    rule: &str,
+    pattern: &str,
+    full: bool,
+) -> Result<Option<Vec<String>>, RulePackError> {
     let err = |message: String| RulePackError::Regex {
         path: path.to_owned(),
         rule: rule.to_owned(),
@@ -814,10 +1043,24 @@ fn check_pattern(path: &Path, rule: &str, pattern: &str) -> Result<(), RulePackE
     if pattern.trim().is_empty() {
         return Err(err("empty pattern".into()));
     }
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map(|_| ())
-        .map_err(|e| err(e.to_string().replace('\n', " ")))
+    let literals = required_literals(pattern).map_err(|e| err(syntax_message(&e.to_string())))?;
+    if full {
+        regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| err(syntax_message(&e.to_string())))?;
+    }
+    Ok(literals)
+}
+
+/// The last line of a regex-syntax error ("error: unclosed group").
+fn syntax_message(full: &str) -> String {
+    full.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(full)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
 }
 
 static WORD_CHAR: LazyLock<Regex> = LazyLock::new(|| {
@@ -836,20 +1079,60 @@ pub fn is_word_char(c: char) -> bool {
 
 /// The first match of `re` in `text` whose ends sit on word boundaries
 /// (checked only on a side where the match itself starts/ends with a word
-/// character, like `rg -w`).
+/// character, like `rg -w`). Without a retry regex: see [`find_verified`].
 pub fn find_at_word_boundary(re: &Regex, text: &str) -> Option<(usize, usize)> {
-    let mut start_at = 0;
+    find_verified(re, || re, text, 0)
+}
+
+/// Compiles `(?:SRC)(\W|$)`: the pattern followed by a non-word character or
+/// the end, used to retry a match whose end fell inside a word.
+fn tail_regex<'a>(cell: &'a OnceLock<Regex>, src: &str) -> &'a Regex {
+    cell.get_or_init(|| {
+        Regex::new(&format!(r"(?:{src})(\W|$)")).unwrap_or_else(|_| never_matching_regex())
+    })
+}
+
+/// The first match at word boundaries in `text[from..]`.
+///
+/// The regex engine picks the first alternative that matches (`crypto`
+/// before `cryptomonnaies`), so a match whose end falls inside a word is
+/// retried at the same start with `tail` — the pattern followed by a
+/// non-word character — which finds the alternative that does end at a
+/// boundary. Only then does the search move on.
+pub fn find_verified<'a>(
+    re: &Regex,
+    tail: impl Fn() -> &'a Regex,
+    text: &str,
+    from: usize,
+) -> Option<(usize, usize)> {
+    let mut start_at = from;
     while start_at <= text.len() {
         let m = re.find_at(text, start_at)?;
         let (s, e) = (m.start(), m.end());
-        if e > s && boundary_ok(text, s, e) {
-            return Some((s, e));
+        if e > s {
+            if boundary_ok(text, s, e) {
+                return Some((s, e));
+            }
+            if start_ok(text, s, e) {
+                if let Some(c) = tail().captures_at(text, s) {
+                    if let (Some(all), Some(b)) = (c.get(0), c.get(1)) {
+                        let e2 = b.start();
+                        if all.start() == s && e2 > s && boundary_ok(text, s, e2) {
+                            return Some((s, e2));
+                        }
+                    }
+                }
+            }
         }
-        // Try again one character further.
         let next = text[s..].chars().next().map_or(1, char::len_utf8);
         start_at = s + next;
     }
     None
+}
+
+fn start_ok(text: &str, s: usize, e: usize) -> bool {
+    let first = text[s..e].chars().next();
+    !(first.is_some_and(is_word_char) && text[..s].chars().next_back().is_some_and(is_word_char))
 }
 
 fn boundary_ok(text: &str, s: usize, e: usize) -> bool {
@@ -865,34 +1148,13 @@ fn boundary_ok(text: &str, s: usize, e: usize) -> bool {
     true
 }
 
-/// Replaces every match of `re` with spaces (same byte length, so offsets and
-/// char boundaries stay valid: every replaced char becomes ASCII spaces).
-fn blank_out(text: &str, re: &Regex) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    let mut pos = 0;
-    while let Some((s, e)) = find_boundary_from(re, text, pos) {
-        out.push_str(&text[last..s]);
-        out.extend(std::iter::repeat_n(' ', e - s));
-        last = e;
-        pos = e;
+/// Replaces `text[s..e]` with ASCII spaces of the same byte length (char
+/// boundaries stay valid because every replaced char becomes spaces).
+fn blank_range(text: &mut String, s: usize, e: usize) {
+    if s >= e || e > text.len() || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+        return;
     }
-    out.push_str(&text[last..]);
-    out
-}
-
-fn find_boundary_from(re: &Regex, text: &str, from: usize) -> Option<(usize, usize)> {
-    let mut start_at = from;
-    while start_at <= text.len() {
-        let m = re.find_at(text, start_at)?;
-        let (s, e) = (m.start(), m.end());
-        if e > s && boundary_ok(text, s, e) {
-            return Some((s, e));
-        }
-        let next = text[s..].chars().next().map_or(1, char::len_utf8);
-        start_at = s + next;
-    }
-    None
+    text.replace_range(s..e, &" ".repeat(e - s));
 }
 
 #[cfg(test)]
@@ -930,11 +1192,25 @@ examples.positive = ["I bet you'll love it"]
     #[test]
     fn word_boundaries_are_unicode_aware_and_enforced() {
         let p = pack(MINI).unwrap();
-        assert!(p.check_pattern_examples().is_empty(), "{:?}", p.check_pattern_examples());
-        assert!(p.scan("en_US", Signal::Restricted, "alphabet soup").is_empty());
+        assert!(
+            p.check_pattern_examples().is_empty(),
+            "{:?}",
+            p.check_pattern_examples()
+        );
+        assert!(
+            p.scan("en_US", Signal::Restricted, "alphabet soup")
+                .is_empty()
+        );
         assert!(p.scan("en_US", Signal::Restricted, "betting tips").len() == 1);
         // A neutralized idiom does not count.
-        assert!(p.scan("en_US", Signal::Restricted, "I bet you'll love our new mugs").is_empty());
+        assert!(
+            p.scan(
+                "en_US",
+                Signal::Restricted,
+                "I bet you'll love our new mugs"
+            )
+            .is_empty()
+        );
         // Accented letters are word characters: "bét" is not "bet" at a boundary.
         assert!(p.scan("en", Signal::Restricted, "xbet").is_empty());
         assert!(p.scan("en", Signal::Restricted, "ébet").is_empty());
@@ -950,6 +1226,21 @@ examples.positive = ["I bet you'll love it"]
         // "कर" inside "करें" is followed by a mark: not a word boundary.
         assert_eq!(find_at_word_boundary(&re, "खरीदारी करें"), None);
         assert_eq!(find_at_word_boundary(&re, "कर दो"), Some((0, 6)));
+    }
+
+    #[test]
+    fn a_shorter_alternative_that_ends_mid_word_is_retried() {
+        let src = MINI.replace("'casino'", "'crypto|cryptomonnaies'");
+        let p = pack(&src).unwrap();
+        let hits = p.scan(
+            "en",
+            Signal::Restricted,
+            "Achetez des cryptomonnaies maintenant",
+        );
+        assert_eq!(hits.len(), 1);
+        assert_eq!((hits[0].start, hits[0].end), (12, 26));
+        assert_eq!(p.scan("en", Signal::Restricted, "buy crypto now").len(), 1);
+        assert!(p.scan("en", Signal::Restricted, "cryptographic").is_empty());
     }
 
     #[test]
@@ -977,7 +1268,10 @@ examples.positive = ["I bet you'll love it"]
 
     #[test]
     fn match_for_unknown_rule_is_an_error() {
-        let bad = MINI.replace("rule = \"tpl.res.gambling\"\npatterns", "rule = \"tpl.res.nope\"\npatterns");
+        let bad = MINI.replace(
+            "rule = \"tpl.res.gambling\"\npatterns",
+            "rule = \"tpl.res.nope\"\npatterns",
+        );
         let err = pack(&bad).unwrap_err().to_string();
         assert!(err.contains("tpl.res.nope"), "{err}");
     }
@@ -1003,9 +1297,9 @@ examples.positive = ["I bet you'll love it"]
     }
 
     #[test]
-    fn blank_out_keeps_offsets() {
-        let re = Regex::new("(?i)toll-free").unwrap();
-        let s = blank_out("Call our toll-free line – ok", &re);
+    fn blank_range_keeps_offsets() {
+        let mut s = "Call our toll-free line – ok".to_owned();
+        blank_range(&mut s, 9, 18);
         assert_eq!(s.len(), "Call our toll-free line – ok".len());
         assert_eq!(s, "Call our           line – ok");
     }

@@ -1,0 +1,484 @@
+//! Required literals of a pattern, for the Aho-Corasick prefilter.
+//!
+//! For each pattern we compute a small set of lower-cased strings such that
+//! every match of the pattern contains at least one of them. One
+//! Aho-Corasick automaton per language over all those strings tells, in a
+//! single pass over a template, which patterns can possibly match; only those
+//! are compiled (lazily) and run. Patterns without a usable literal (every
+//! string at least two characters, or one rare symbol such as `%`) are run on every template of
+//! their language; `rules check` counts them.
+//!
+//! The analysis works on the regex AST (cheap to parse, no Unicode tables),
+//! so loading thousands of patterns costs milliseconds.
+
+use regex_syntax::ast::{self, Ast, ClassSet, ClassSetItem, RepetitionKind, RepetitionRange};
+
+/// At most this many strings in a set; bigger sets give up.
+const MAX_SET: usize = 64;
+
+/// Lower-cases `s` character by character, keeping every character's UTF-8
+/// length (a character whose lower case has another length stays as it is),
+/// so byte offsets in the result are valid in the original.
+pub fn lower_same_len(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        out.push(lower_char(c));
+    }
+    out
+}
+
+fn lower_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(l), None) if l.len_utf8() == c.len_utf8() => l,
+        _ => c,
+    }
+}
+
+struct Info {
+    /// The node matches exactly one of these strings (lower-cased).
+    exact: Option<Vec<String>>,
+    /// Every match contains one of these strings.
+    req: Option<Vec<String>>,
+}
+
+impl Info {
+    fn none() -> Info {
+        Info {
+            exact: None,
+            req: None,
+        }
+    }
+    fn exact(v: Vec<String>) -> Info {
+        Info {
+            exact: Some(v),
+            req: None,
+        }
+    }
+    /// The requirement with the fewest strings (for unions that must stay small).
+    fn compact(&self) -> Option<Vec<String>> {
+        match (&self.req, &self.exact) {
+            (Some(r), Some(e)) => Some(if e.len() < r.len() {
+                e.clone()
+            } else {
+                r.clone()
+            }),
+            (r, e) => r.clone().or_else(|| e.clone()),
+        }
+    }
+
+    /// The best requirement this node offers on its own.
+    fn best(&self) -> Option<Vec<String>> {
+        better(self.req.clone(), self.exact.clone())
+    }
+}
+
+/// Very frequent short words: a literal that is one of them selects a
+/// pattern for almost every template, so it ranks like a one-letter literal.
+const COMMON: &[&str] = &[
+    // en
+    "the",
+    "our",
+    "your",
+    "you",
+    "and",
+    "for",
+    "with",
+    "are",
+    "was",
+    "this",
+    "that",
+    "from",
+    "have",
+    "has",
+    "now",
+    "get",
+    "out",
+    "all",
+    "can",
+    "will",
+    "not",
+    "but",
+    "its",
+    "it's",
+    "order",
+    "hi",
+    "hello",
+    // es / pt / it / fr
+    "que",
+    "los",
+    "las",
+    "del",
+    "por",
+    "con",
+    "una",
+    "para",
+    "tu",
+    "su",
+    "sus",
+    "el",
+    "la",
+    "de",
+    "os",
+    "as",
+    "do",
+    "da",
+    "dos",
+    "das",
+    "com",
+    "seu",
+    "sua",
+    "um",
+    "uma",
+    "les",
+    "des",
+    "une",
+    "pour",
+    "avec",
+    "vous",
+    "votre",
+    "sur",
+    "est",
+    "il",
+    "per",
+    "che",
+    "tuo",
+    "tua",
+    "di",
+    "e",
+    "et",
+    "en",
+    "un",
+    "le",
+    "al",
+    "no",
+    "na",
+    "em",
+    // de
+    "der",
+    "die",
+    "das",
+    "und",
+    "mit",
+    "für",
+    "ist",
+    "dein",
+    "deine",
+    "ihr",
+    "ihre",
+    "ein",
+    "eine",
+    "den",
+    "dem",
+    "sie",
+    // id
+    "dan",
+    "yang",
+    "ke",
+    "untuk",
+    "dengan",
+    "kamu",
+    "anda",
+    "ini",
+    "itu",
+    "kak",
+    // hi
+    "के",
+    "का",
+    "की",
+    "में",
+    "है",
+    "और",
+    "से",
+    "को",
+    "पर",
+    "आप",
+    "आपका",
+    "आपके",
+    "आपकी",
+];
+
+fn rank_len(s: &str) -> usize {
+    if COMMON.contains(&s.trim()) {
+        1
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Quality of a requirement set: shorter minimum length is worse (very
+/// common words count as length 1; beyond six characters a literal is
+/// selective enough and length stops counting); more strings are worse.
+fn quality(v: &[String]) -> (usize, std::cmp::Reverse<usize>) {
+    let min = v.iter().map(|s| rank_len(s).min(6)).min().unwrap_or(0);
+    (min, std::cmp::Reverse(v.len()))
+}
+
+fn better(a: Option<Vec<String>>, b: Option<Vec<String>>) -> Option<Vec<String>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if quality(&b) > quality(&a) { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn cross(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len() * b.len() > MAX_SET {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            out.push(format!("{x}{y}"));
+        }
+    }
+    Some(dedup(out))
+}
+
+fn union(parts: Vec<Option<Vec<String>>>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for p in parts {
+        out.extend(p?);
+        if out.len() > MAX_SET {
+            return None;
+        }
+    }
+    Some(dedup(out))
+}
+
+fn info(a: &Ast) -> Info {
+    match a {
+        Ast::Empty(_) | Ast::Flags(_) | Ast::Assertion(_) => Info::exact(vec![String::new()]),
+        Ast::Literal(l) => Info::exact(vec![lower_char(l.c).to_string()]),
+        Ast::ClassBracketed(c) if !c.negated => match small_class(&c.kind) {
+            Some(chars) => Info::exact(dedup(chars.into_iter().map(|c| c.to_string()).collect())),
+            None => Info::none(),
+        },
+        Ast::Dot(_) | Ast::ClassUnicode(_) | Ast::ClassPerl(_) | Ast::ClassBracketed(_) => {
+            Info::none()
+        }
+        Ast::Group(g) => info(&g.ast),
+        Ast::Repetition(r) => {
+            let sub = info(&r.ast);
+            let (min, max) = match &r.op.kind {
+                RepetitionKind::ZeroOrOne => (0, Some(1)),
+                RepetitionKind::ZeroOrMore => (0, None),
+                RepetitionKind::OneOrMore => (1, None),
+                RepetitionKind::Range(RepetitionRange::Exactly(n)) => (*n, Some(*n)),
+                RepetitionKind::Range(RepetitionRange::AtLeast(n)) => (*n, None),
+                RepetitionKind::Range(RepetitionRange::Bounded(a, b)) => (*a, Some(*b)),
+            };
+            match (min, max) {
+                (0, Some(1)) => Info {
+                    exact: sub.exact.and_then(|mut v| {
+                        v.push(String::new());
+                        (v.len() <= MAX_SET).then(|| dedup(v))
+                    }),
+                    req: None,
+                },
+                (0, _) => Info::none(),
+                (1, Some(1)) => sub,
+                (n, Some(m)) if n == m && n <= 4 => {
+                    let exact = sub.exact.as_ref().and_then(|v| {
+                        let mut acc = vec![String::new()];
+                        for _ in 0..n {
+                            acc = cross(&acc, v)?;
+                        }
+                        Some(acc)
+                    });
+                    Info {
+                        req: sub.best(),
+                        exact,
+                    }
+                }
+                _ => Info {
+                    exact: None,
+                    req: sub.best(),
+                },
+            }
+        }
+        Ast::Alternation(alt) => {
+            let infos: Vec<Info> = alt.asts.iter().map(info).collect();
+            let exact = union(infos.iter().map(|i| i.exact.clone()).collect());
+            // Prefer each branch's best set; if their union is too big, fall
+            // back to each branch's smallest good set.
+            let req = better(
+                union(infos.iter().map(Info::best).collect()),
+                union(infos.iter().map(Info::compact).collect()),
+            );
+            Info { exact, req }
+        }
+        Ast::Concat(c) => {
+            let mut candidates: Option<Vec<String>> = None;
+            let mut run: Option<Vec<String>> = Some(vec![String::new()]);
+            let mut all_exact = true;
+            // The longest stretch of children that each match one fixed
+            // string: a single literal every match contains.
+            let mut mono = String::new();
+            let mut best_mono = String::new();
+            for child in &c.asts {
+                let ci = info(child);
+                candidates = better(candidates, ci.req.clone());
+                match ci.exact.as_deref() {
+                    Some([one]) => mono.push_str(one),
+                    _ => {
+                        if rank_len(&mono) > rank_len(&best_mono) {
+                            best_mono = std::mem::take(&mut mono);
+                        }
+                        mono.clear();
+                    }
+                }
+                match (&run, &ci.exact) {
+                    (Some(r), Some(e)) => match cross(r, e) {
+                        Some(x) => run = Some(x),
+                        None => {
+                            candidates = better(candidates, run.take());
+                            run = Some(e.clone());
+                        }
+                    },
+                    (None, Some(e)) => run = Some(e.clone()),
+                    (_, None) => {
+                        all_exact = false;
+                        candidates = better(candidates, run.take());
+                        run = Some(vec![String::new()]);
+                    }
+                }
+            }
+            if rank_len(&mono) > rank_len(&best_mono) {
+                best_mono = mono;
+            }
+            let exact = if all_exact { run.clone() } else { None };
+            candidates = better(candidates, run);
+            if !best_mono.is_empty() {
+                candidates = better(candidates, Some(vec![best_mono]));
+            }
+            Info {
+                exact,
+                req: candidates,
+            }
+        }
+    }
+}
+
+/// A bracketed class of a few literal characters (`[oó]`, `[Ee]`), lower-cased.
+fn small_class(set: &ClassSet) -> Option<Vec<char>> {
+    let mut out = Vec::new();
+    fn walk(item: &ClassSetItem, out: &mut Vec<char>) -> Option<()> {
+        match item {
+            ClassSetItem::Literal(l) => out.push(lower_char(l.c)),
+            ClassSetItem::Union(u) => {
+                for i in &u.items {
+                    walk(i, out)?;
+                }
+            }
+            ClassSetItem::Range(r) => {
+                let (a, b) = (r.start.c as u32, r.end.c as u32);
+                if b < a || b - a > 3 {
+                    return None;
+                }
+                for x in a..=b {
+                    out.push(lower_char(char::from_u32(x)?));
+                }
+            }
+            _ => return None,
+        }
+        (out.len() <= 6).then_some(())
+    }
+    match set {
+        ClassSet::Item(item) => walk(item, &mut out)?,
+        ClassSet::BinaryOp(_) => return None,
+    }
+    out.sort_unstable();
+    out.dedup();
+    Some(out)
+}
+
+/// The required literals of `pattern` (without any `(?i)` prefix), or `None`
+/// when no set of usable literals covers every match. `Err` is a syntax error.
+pub fn required_literals(pattern: &str) -> Result<Option<Vec<String>>, ast::Error> {
+    let ast = ast::parse::Parser::new().parse(pattern)?;
+    let best = info(&ast).best();
+    Ok(best.filter(|v| !v.is_empty() && v.iter().all(|s| usable(s))))
+}
+
+/// A literal selective enough for the prefilter: at least two characters,
+/// or one rare symbol (`%`, `€`, `₹`, ...).
+fn usable(s: &str) -> bool {
+    let n = s.chars().count();
+    if n >= 2 {
+        return s.chars().any(|c| !c.is_whitespace());
+    }
+    s.chars()
+        .next()
+        .is_some_and(|c| matches!(c, '%' | '€' | '$' | '£' | '₹' | '¥' | '×' | '@' | '#'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(p: &str) -> Option<Vec<String>> {
+        required_literals(p).unwrap()
+    }
+
+    #[test]
+    fn literals_of_common_shapes() {
+        assert_eq!(req("descuentos?"), Some(vec!["descuento".into()]));
+        assert_eq!(req(r"free\s+shipping"), Some(vec!["shipping".into()]));
+        assert_eq!(
+            req(r"(?:\d{1,3}|\{\{\w+\}\})\s?%\s?off"),
+            Some(vec!["off".into()])
+        );
+        assert_eq!(req("promoci[oó]n"), Some(vec!["promoci".into()]));
+        assert_eq!(
+            req("cupon[eé]s"),
+            Some(vec!["cupones".into(), "cuponés".into()])
+        );
+        assert_eq!(req("Use CODE"), Some(vec!["use code".into()]));
+        assert_eq!(
+            req(r"(?:casino|bet(?:s|ting)?)"),
+            Some(vec!["bet".into(), "casino".into()])
+        );
+        assert_eq!(req(r"\w*rabatt\w*"), Some(vec!["rabatt".into()]));
+        assert_eq!(req("छूट"), Some(vec!["छूट".into()]));
+        // A long fixed stretch beats a large set of variants.
+        assert_eq!(
+            req("pr[ée]-?approuv[ée]e?s?|pr[ée]-?accord[ée]e?s?"),
+            Some(vec!["accord".into(), "approuv".into()])
+        );
+    }
+
+    #[test]
+    fn no_literal_when_some_branch_has_none() {
+        assert_eq!(req(r"casino|\d+"), None);
+        assert_eq!(req(r"[A-Z0-9]{4,}"), None);
+        assert_eq!(req("a"), None); // too short to be selective
+        assert_eq!(req(r"[-−]\s?\d{1,2}\s?%"), Some(vec!["%".into()]));
+        // A rarer literal wins over a very common word.
+        assert_eq!(
+            req(r"(?:explore|discover)\s+(?:our|the)"),
+            Some(vec!["discover".into(), "explore".into()])
+        );
+    }
+
+    #[test]
+    fn lowercase_keeps_lengths() {
+        let s = "İSTANBUL Ärger ẞ DESCUENTO";
+        let l = lower_same_len(s);
+        assert_eq!(l.len(), s.len());
+        assert!(l.contains("ärger"));
+        assert!(l.contains("descuento"));
+    }
+}
