@@ -135,13 +135,22 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn write_text(out: &mut impl Write, file: &Path, t: &Template, fs: &[Finding]) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    file: &Path,
+    t: &Template,
+    fs: &[Finding],
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{}: {} ({}) {}",
         file.display(),
         display_name(t),
-        if t.language.is_empty() { "?" } else { &t.language },
+        if t.language.is_empty() {
+            "?"
+        } else {
+            &t.language
+        },
         t.category.as_deref().unwrap_or("?")
     )?;
     for f in fs {
@@ -186,5 +195,9 @@ fn write_md(out: &mut impl Write, t: &Template, fs: &[Finding]) -> std::io::Resu
 }
 
 fn display_name(t: &Template) -> &str {
-    if t.name.is_empty() { "(unnamed)" } else { &t.name }
+    if t.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &t.name
+    }
 }
