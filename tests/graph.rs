@@ -622,7 +622,10 @@ async fn the_usage_headers_slow_requests_down_before_the_limit() {
         r#"{"1022": [{"type": "whatsapp_business_management", "call_count": 95, "total_cputime": 10, "total_time": 10, "estimated_time_to_regain_access": 0}]}"#.into(),
     )])
     .await;
-    assert!(relaxed < Duration::from_millis(400), "{relaxed:?}");
+    assert!(
+        relaxed + Duration::from_millis(300) < hot,
+        "relaxed {relaxed:?}, hot {hot:?}"
+    );
     assert!(hot >= Duration::from_millis(580), "no slow-down: {hot:?}");
 }
 
@@ -733,4 +736,31 @@ async fn a_snapshot_reads_back_through_the_exports_source_identically() {
     assert_eq!(original.waba, replay.waba);
     assert_eq!(original.phone_numbers, replay.phone_numbers);
     assert_eq!(original.profiles, replay.profiles);
+}
+
+#[test]
+fn write_run_with_puts_extra_files_inside_the_run_folder_and_rejects_escapes() {
+    use std::path::PathBuf;
+    use wabaguard::report::{Report, RulesInfo, write_run_with};
+    let d = tempfile::tempdir().unwrap();
+    let rules = RulesInfo {
+        pack: "p".into(),
+        version: "1".into(),
+        digest: "d".into(),
+    };
+    let mut r = Report::new("20261125T000000Z".into(), chrono::Utc::now(), rules);
+    let extra = vec![(PathBuf::from("snapshots/acme/waba.json"), b"{}".to_vec())];
+    let dir = write_run_with(&mut r, d.path(), &extra).unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("snapshots/acme/waba.json")).unwrap(),
+        b"{}"
+    );
+    assert!(dir.join("report.json").is_file());
+    for bad in ["../escape.json", "/abs.json", ""] {
+        let e = write_run_with(&mut r, d.path(), &[(PathBuf::from(bad), Vec::new())]);
+        assert!(e.is_err(), "{bad:?}");
+    }
+    assert!(!d.path().join("escape.json").exists());
+    // Only the one run folder exists, no temporary leftovers.
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
 }
