@@ -23,6 +23,11 @@
 //!    `category`). Each chain is sequential, but together they run up to
 //!    `max_concurrency` wide, so the longest chain (not the sum) sets the pace.
 //!
+//! 3. Requests wait for the global in-flight limit by [`Priority`]: the next
+//!    page of a chain goes before a new first page, and business profiles
+//!    (which nothing waits on) go last, so the longest chain is never stuck
+//!    behind work that could run at any time.
+//!
 //! The split is only trusted when it is complete: the distinct templates it
 //! returned must reach `total_count`. A status or category Meta added after
 //! this list was written would be missed by the filters, so in that case (or
