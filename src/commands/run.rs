@@ -33,10 +33,19 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
     // exports layout, so a run can be replayed offline and diffed later.
     let mut extra = Vec::new();
     let mut snapshots = Vec::with_capacity(collected.len());
+    let mut folders = std::collections::HashSet::new();
     for (account, result) in cfg.accounts.iter().zip(collected) {
         snapshots.push(result.map(|c| {
             if let Some(files) = c.export {
-                let dir = PathBuf::from("snapshots").join(snapshot_folder(&account.name));
+                // Two names can clean up to the same folder ("a/b", "a_b").
+                let base = snapshot_folder(&account.name);
+                let mut folder = base.clone();
+                let mut n = 1;
+                while !folders.insert(folder.clone()) {
+                    n += 1;
+                    folder = format!("{base}-{n}");
+                }
+                let dir = PathBuf::from("snapshots").join(folder);
                 extra.extend(files.into_iter().map(|(rel, bytes)| (dir.join(rel), bytes)));
             }
             c.snapshot
