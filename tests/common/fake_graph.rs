@@ -25,6 +25,9 @@ pub struct FakeWaba {
     pub profiles: HashMap<String, Value>,
 }
 
+/// Computed answers (status, JSON body) by request.
+pub type AnswerCache = Arc<Mutex<HashMap<String, (u16, Vec<u8>)>>>;
+
 #[derive(Clone, Debug)]
 pub struct FakeGraph {
     pub version: String,
@@ -42,7 +45,7 @@ pub struct FakeGraph {
     pub headers: Vec<(String, String)>,
     /// Answers already computed, by request (the data never changes once the
     /// server runs), so the fake's own CPU time stays out of the benchmark.
-    pub cache: Arc<Mutex<HashMap<String, (u16, Vec<u8>)>>>,
+    pub cache: AnswerCache,
 }
 
 impl Default for FakeGraph {
