@@ -764,3 +764,37 @@ fn write_run_with_puts_extra_files_inside_the_run_folder_and_rejects_escapes() {
     // Only the one run folder exists, no temporary leftovers.
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
 }
+
+#[tokio::test]
+async fn a_field_unknown_to_the_api_version_is_dropped_and_noted() {
+    let server = one_waba(generated_waba("1022", TOKEN, 3, 2)).start().await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/1022/phone_numbers"))
+        .and(|r: &wiremock::Request| {
+            r.url
+                .query_pairs()
+                .any(|(k, v)| k == "fields" && v.contains("whatsapp_business_manager_messaging_limit"))
+        })
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#100) Tried accessing nonexisting field (whatsapp_business_manager_messaging_limit) on node type (WhatsAppBusinessPhoneNumber)",
+            "type": "OAuthException", "code": 100}})))
+        .mount(&server)
+        .await;
+    let d = tempfile::tempdir().unwrap();
+    let cfg = config(d.path(), &server, "", &[("acme", "1022", TOKEN)]);
+    let c = collect_one(&cfg).await.unwrap();
+    assert_eq!(c.snapshot.phone_numbers.len(), 2);
+    assert!(
+        c.snapshot.notes.iter().any(|n| n
+            .message
+            .contains("`whatsapp_business_manager_messaging_limit`")),
+        "{:?}",
+        c.snapshot.notes
+    );
+    assert_eq!(
+        requests_to(&server, "/v21.0/1022/phone_numbers")
+            .await
+            .len(),
+        2
+    );
+}

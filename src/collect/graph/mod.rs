@@ -145,12 +145,24 @@ pub async fn collect_raw(
     acct: &Arc<AccountCtx>,
     phone_number_ids: &[String],
 ) -> Result<RawCollection, GraphError> {
-    let waba_url = client.url(&[&acct.waba_id], &[("fields", WABA_FIELDS)]);
-    let (waba, (template_pages, mut notes), (phone_pages, profiles, number_notes)) = tokio::try_join!(
-        client.get(acct, waba_url),
+    let waba = async {
+        let mut notes = Vec::new();
+        let (v, _) = with_known_fields(acct, WABA_FIELDS, &mut notes, |f| {
+            client.get(acct, client.url(&[&acct.waba_id], &[("fields", &f)]))
+        })
+        .await?;
+        Ok::<_, GraphError>((v, notes))
+    };
+    let (
+        (waba, mut notes),
+        (template_pages, template_notes),
+        (phone_pages, profiles, number_notes),
+    ) = tokio::try_join!(
+        waba,
         list_templates(client, acct),
         numbers_and_profiles(client, acct, phone_number_ids),
     )?;
+    notes.extend(template_notes);
     notes.extend(number_notes);
     Ok(RawCollection {
         account: acct.name.clone(),
@@ -178,6 +190,59 @@ fn page_size(client: &GraphClient) -> String {
     client.config().page_size.to_string()
 }
 
+/// The field Graph names in "(#100) Tried accessing nonexisting field (x) on
+/// node type (…)", the answer when a field does not exist in the configured
+/// `graph.version` (fields come and go between versions).
+fn nonexisting_field(message: &str) -> Option<&str> {
+    let start = message.find("nonexisting field (")? + "nonexisting field (".len();
+    let len = message[start..].find(')')?;
+    Some(&message[start..start + len])
+}
+
+/// Fields the checks cannot do without; everything else is optional.
+const CORE_FIELDS: &[&str] = &["id", "name", "language", "status", "category", "components"];
+
+/// Runs `request(fields)`; when Graph answers that a field does not exist,
+/// drops that (optional) field, notes it, and asks again, so a field missing
+/// from one API version costs one check, not the whole account.
+async fn with_known_fields<T, Fut>(
+    acct: &AccountCtx,
+    fields: &str,
+    notes: &mut Vec<CollectNote>,
+    mut request: impl FnMut(String) -> Fut,
+) -> Result<(T, String), GraphError>
+where
+    Fut: std::future::Future<Output = Result<T, GraphError>>,
+{
+    let mut fields: Vec<&str> = fields.split(',').collect();
+    loop {
+        let joined = fields.join(",");
+        match request(joined.clone()).await {
+            Ok(v) => return Ok((v, joined)),
+            Err(e) if e.kind == GraphErrorKind::BadParameter => {
+                let bad = nonexisting_field(&e.message)
+                    .filter(|f| fields.contains(f) && !CORE_FIELDS.contains(f));
+                let Some(bad) = bad else {
+                    return Err(e);
+                };
+                let bad = bad.to_owned();
+                fields.retain(|f| *f != bad);
+                let message = format!(
+                    "the Graph API does not know the field `{bad}` (graph.version); collected without it, so checks that need it were skipped"
+                );
+                debug!(account = %acct.name, field = %bad, "collecting without an unknown field");
+                if !notes.iter().any(|n| n.message == message) {
+                    notes.push(CollectNote {
+                        level: NoteLevel::Info,
+                        message,
+                    });
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// All template pages; see the module docs for the split strategy.
 async fn list_templates(
     client: &GraphClient,
@@ -185,17 +250,21 @@ async fn list_templates(
 ) -> Result<(Vec<Value>, Vec<CollectNote>), GraphError> {
     let limit = page_size(client);
     let edge = [acct.waba_id.as_str(), "message_templates"];
-    let first_url = client.url(
-        &edge,
-        &[
-            ("fields", TEMPLATE_FIELDS),
-            ("limit", limit.as_str()),
-            ("summary", "total_count"),
-        ],
-    );
-    let first = client.get_with(acct, first_url, Priority::Chain).await?;
+    let mut notes = Vec::new();
+    let (first, fields) = with_known_fields(acct, TEMPLATE_FIELDS, &mut notes, |f| {
+        let url = client.url(
+            &edge,
+            &[
+                ("fields", &f),
+                ("limit", limit.as_str()),
+                ("summary", "total_count"),
+            ],
+        );
+        client.get_with(acct, url, Priority::Chain)
+    })
+    .await?;
     let Some(next) = client.next_page(acct, &first)? else {
-        return Ok((vec![first], Vec::new()));
+        return Ok((vec![first], notes));
     };
     let total = first
         .pointer("/summary/total_count")
@@ -206,10 +275,10 @@ async fn list_templates(
             .saturating_sub(got)
             .div_ceil(client.config().page_size.max(1).into());
         if remaining >= SPLIT_MIN_PAGES {
-            match split_listing(client, acct).await {
+            match split_listing(client, acct, &fields).await {
                 Ok((pages, distinct)) if distinct >= total => {
                     debug!(account = %acct.name, total, chains = pages.len(), "template listing split by status/category");
-                    return Ok((pages, Vec::new()));
+                    return Ok((pages, notes));
                 }
                 Ok((_, distinct)) => info!(
                     account = %acct.name,
@@ -235,7 +304,7 @@ async fn list_templates(
     }
     let mut pages = vec![first];
     pages.extend(client.list_with(acct, next, Priority::Chain).await?);
-    Ok((pages, Vec::new()))
+    Ok((pages, notes))
 }
 
 /// Runs one cursor chain per status (APPROVED per category) in parallel.
@@ -244,6 +313,7 @@ async fn list_templates(
 async fn split_listing(
     client: &GraphClient,
     acct: &Arc<AccountCtx>,
+    fields: &str,
 ) -> Result<(Vec<Value>, u64), GraphError> {
     let limit = page_size(client);
     let mut filters: Vec<Vec<(&'static str, &'static str)>> = Vec::new();
@@ -258,7 +328,7 @@ async fn split_listing(
     }
     let mut set = JoinSet::new();
     for (i, f) in filters.iter().enumerate() {
-        let mut q: Vec<(&str, &str)> = vec![("fields", TEMPLATE_FIELDS), ("limit", limit.as_str())];
+        let mut q: Vec<(&str, &str)> = vec![("fields", fields), ("limit", limit.as_str())];
         q.extend(f.iter().copied());
         let url = client.url(&[acct.waba_id.as_str(), "message_templates"], &q);
         let (c, a) = (client.clone(), acct.clone());
@@ -310,12 +380,15 @@ async fn numbers_and_profiles(
     wanted: &[String],
 ) -> Result<NumbersResult, GraphError> {
     let limit = page_size(client);
-    let url = client.url(
-        &[acct.waba_id.as_str(), "phone_numbers"],
-        &[("fields", PHONE_FIELDS), ("limit", limit.as_str())],
-    );
-    let mut pages = client.list(acct, url).await?;
     let mut notes = Vec::new();
+    let (mut pages, _) = with_known_fields(acct, PHONE_FIELDS, &mut notes, |f| {
+        let url = client.url(
+            &[acct.waba_id.as_str(), "phone_numbers"],
+            &[("fields", &f), ("limit", limit.as_str())],
+        );
+        client.list(acct, url)
+    })
+    .await?;
     if !wanted.is_empty() {
         let mut found = HashSet::new();
         for p in &mut pages {
@@ -347,25 +420,35 @@ async fn numbers_and_profiles(
         .collect();
     let mut set = JoinSet::new();
     for id in ids {
-        let url = client.url(
-            &[id.as_str(), "whatsapp_business_profile"],
-            &[("fields", PROFILE_FIELDS)],
-        );
         let (c, a) = (client.clone(), acct.clone());
         set.spawn(async move {
-            let r = c.get_with(&a, url, Priority::Low).await;
-            (id, r)
+            let mut notes = Vec::new();
+            let r = with_known_fields(&a, PROFILE_FIELDS, &mut notes, |f| {
+                let url = c.url(
+                    &[id.as_str(), "whatsapp_business_profile"],
+                    &[("fields", &f)],
+                );
+                c.get_with(&a, url, Priority::Low)
+            })
+            .await
+            .map(|(v, _)| v);
+            (id, r, notes)
         });
     }
     let mut profiles = BTreeMap::new();
     while let Some(joined) = set.join_next().await {
-        let (id, res) = joined.map_err(|e| {
+        let (id, res, field_notes) = joined.map_err(|e| {
             GraphError::new(
                 &acct.name,
                 GraphErrorKind::Other,
                 format!("profile task failed: {e}"),
             )
         })?;
+        for n in field_notes {
+            if !notes.iter().any(|m: &CollectNote| m.message == n.message) {
+                notes.push(n);
+            }
+        }
         match res {
             Ok(v) => {
                 profiles.insert(id, v);
@@ -518,6 +601,16 @@ mod tests {
         let s = p.to_string();
         assert!(!s.contains("SECRET"), "{s}");
         assert!(s.contains("after=A"), "{s}");
+    }
+
+    #[test]
+    fn the_unknown_field_is_read_from_graphs_message() {
+        let m = "GET /v21.0/1/phone_numbers: HTTP 400: (#100) Tried accessing nonexisting field (whatsapp_business_manager_messaging_limit) on node type (WhatsAppBusinessPhoneNumber) (code 100)";
+        assert_eq!(
+            nonexisting_field(m),
+            Some("whatsapp_business_manager_messaging_limit")
+        );
+        assert_eq!(nonexisting_field("(#100) Invalid parameter"), None);
     }
 
     #[test]
