@@ -38,7 +38,15 @@ impl Rng {
     }
 }
 
-const LANGS: &[(&str, &[&str], &[&str], &[&str])] = &[
+/// (language, utility bodies, promo lines, restricted bodies)
+type LangSamples = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const LANGS: &[LangSamples] = &[
     (
         "en_US",
         &[

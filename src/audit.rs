@@ -6,15 +6,37 @@ use chrono::{DateTime, Utc};
 use tracing::{info, info_span, warn};
 
 use crate::checks::{self, CheckContext};
-use crate::collect;
-use crate::config::Config;
+use crate::collect::{self, CollectError, CollectOptions};
+use crate::config::{AccountConfig, Config};
 use crate::report::{AccountReport, Report, RulesInfo, run_id};
 use crate::rulepack::RulePack;
-use crate::snapshot::SourceKind;
+use crate::snapshot::{Snapshot, SourceKind};
 
 /// Audits every configured account. Accounts that cannot be collected are
 /// reported as failed; the others are still audited.
 pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
+    let accounts: Vec<&AccountConfig> = cfg.accounts.iter().collect();
+    let collected = collect::collect_all(cfg, &accounts, &CollectOptions::default());
+    audit_collected(
+        cfg,
+        pack,
+        now,
+        collected
+            .into_iter()
+            .map(|r| r.map(|c| c.snapshot))
+            .collect(),
+    )
+}
+
+/// Checks already-collected accounts: `snapshots[i]` is the collection result
+/// of `cfg.accounts[i]`. Collection and checking are separate so `run` can
+/// collect every account in parallel first and keep what was collected.
+pub fn audit_collected(
+    cfg: &Config,
+    pack: &RulePack,
+    now: DateTime<Utc>,
+    snapshots: Vec<Result<Snapshot, CollectError>>,
+) -> Report {
     let rid = run_id(now);
     let span = info_span!("run", run_id = %rid);
     let _enter = span.enter();
@@ -31,7 +53,7 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
         pack,
         mask_phones: cfg.reports.mask_phone_numbers,
     };
-    for account in &cfg.accounts {
+    for (account, collected) in cfg.accounts.iter().zip(snapshots) {
         let span = info_span!("account", account = %account.name);
         let _enter = span.enter();
         let source = if account.exports.is_some() {
@@ -39,7 +61,7 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
         } else {
             SourceKind::Graph
         };
-        match collect::collect_account(cfg, account) {
+        match collected {
             Ok(snapshot) => {
                 let findings = checks::run_all(&snapshot, &ctx);
                 info!(

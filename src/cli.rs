@@ -14,8 +14,8 @@ use crate::checks::Severity;
     long_about = "wabaguard audits WhatsApp Business Accounts — templates, business profile, phone numbers, \
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
-2 = could not run (bad config, unreadable input).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard rules explain tpl.mkt.discount"
+2 = could not run (bad config, unreadable input, no account could be collected).",
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -66,6 +66,29 @@ wabaguard lint-templates message_templates.json\n  wabaguard lint-templates --fo
     LintTemplates(LintArgs),
     /// List and explain the rules in force.
     Rules(RulesArgs),
+    /// Collect one account live from the Graph API and save it as an exports folder.
+    #[command(
+        long_about = "Collects one account live from the Graph API (an account without `exports` in the config) \
+and saves exactly what was collected as an exports folder: waba.json, message_templates/*.json, \
+phone_numbers.json, business_profile/<id>.json, in the Graph API's own JSON shapes. Point an account's \
+`exports` at the folder to replay the audit offline, or attach it to a bug report. The token is never written.",
+        after_help = "Examples:\n  wabaguard snapshot --account acme-eu --out snapshots/acme-eu-2026-11-25\n  \
+WABAGUARD_TOKEN_ACME=... wabaguard snapshot --config /etc/wabaguard/config.toml --account acme-eu --out /tmp/acme"
+    )]
+    Snapshot(SnapshotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// The account to collect (its `name` in the config).
+    #[arg(long, value_name = "NAME")]
+    pub account: String,
+    /// Folder to create (must not exist, or be empty).
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,9 @@ pub struct Config {
     pub reports: ReportsConfig,
     #[serde(default)]
     pub rules: RulesConfig,
+    /// `[graph]`: the live Graph API client (accounts without `exports`).
+    #[serde(default)]
+    pub graph: GraphConfig,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
     /// Folder holding the config file; relative paths resolve against it.
@@ -100,8 +103,126 @@ pub struct AccountConfig {
     #[serde(default)]
     pub waba_id: Option<String>,
     /// Folder of saved Graph API exports (relative to the config file).
+    /// Without it the account is collected live from the Graph API.
     #[serde(default)]
     pub exports: Option<PathBuf>,
+    /// Graph accounts: phone number ids to audit; empty = every number of the WABA.
+    #[serde(default)]
+    pub phone_number_ids: Vec<String>,
+    /// Graph accounts: name of the environment variable holding the access token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Graph accounts: file holding the access token (relative to the config file).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// A literal `token = "..."` is accepted by the parser only to be rejected
+    /// with a clear message (tokens never belong in config.toml); its value is
+    /// never printed.
+    #[serde(default, rename = "token")]
+    pub literal_token: Option<RejectedSecret>,
+}
+
+impl AccountConfig {
+    /// Whether the account is collected live from the Graph API (no `exports`).
+    pub fn is_graph(&self) -> bool {
+        self.exports.is_none()
+    }
+}
+
+/// Swallows a value that must not be in the config (a literal token) without
+/// keeping it, so neither `Debug` nor an error message can show it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RejectedSecret;
+
+impl std::fmt::Debug for RejectedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for RejectedSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(RejectedSecret)
+    }
+}
+
+/// `[graph]`: how the live Graph API is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    /// Scheme and host (and port) of the Graph API; overridable for proxies and tests.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// API version path segment (`v21.0`).
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// Per-request timeout in seconds (fractions allowed).
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: f64,
+    /// Requests in flight across all accounts.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// Retries per request after the first attempt (transient errors and throttling).
+    #[serde(default = "default_retries")]
+    pub max_retries: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with jitter.
+    #[serde(default = "default_backoff_base")]
+    pub backoff_base_ms: u64,
+    /// Upper bound of one computed backoff delay, in milliseconds.
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: u64,
+    /// Longest wait wabaguard accepts from `Retry-After` or
+    /// `estimated_time_to_regain_access` before giving up on the request.
+    #[serde(default = "default_max_wait")]
+    pub max_wait_secs: u64,
+    /// Page size (`limit`) for list edges.
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            base_url: default_base_url(),
+            version: default_version(),
+            timeout_secs: default_timeout(),
+            max_concurrency: default_concurrency(),
+            max_retries: default_retries(),
+            backoff_base_ms: default_backoff_base(),
+            backoff_max_ms: default_backoff_max(),
+            max_wait_secs: default_max_wait(),
+            page_size: default_page_size(),
+        }
+    }
+}
+
+fn default_base_url() -> String {
+    "https://graph.facebook.com".into()
+}
+fn default_version() -> String {
+    "v21.0".into()
+}
+fn default_timeout() -> f64 {
+    30.0
+}
+fn default_concurrency() -> usize {
+    8
+}
+fn default_retries() -> u32 {
+    5
+}
+fn default_backoff_base() -> u64 {
+    500
+}
+fn default_backoff_max() -> u64 {
+    30_000
+}
+fn default_max_wait() -> u64 {
+    600
+}
+fn default_page_size() -> u32 {
+    100
 }
 
 impl Config {
@@ -151,20 +272,127 @@ impl Config {
                     format!("account name `{}` is used twice", a.name),
                 ));
             }
-            if a.exports.is_none() {
+            self.validate_account_source(&field, a)?;
+        }
+        self.validate_graph()?;
+        for id in self.rules.disable.iter() {
+            if id.trim().is_empty() {
+                return Err(self.invalid("rules.disable", "empty rule id"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_account_source(&self, field: &str, a: &AccountConfig) -> Result<(), ConfigError> {
+        if a.literal_token.is_some() {
+            return Err(self.invalid(
+                format!("{field}.token"),
+                format!(
+                    "account `{}`: a token must never be written in config.toml; put it in an environment variable and set `token_env = \"NAME\"`, or in a file readable only by you and set `token_file = \"PATH\"`",
+                    a.name
+                ),
+            ));
+        }
+        if a.token_env.is_some() && a.token_file.is_some() {
+            return Err(self.invalid(
+                format!("{field}.token_file"),
+                format!(
+                    "account `{}`: set either `token_env` or `token_file`, not both",
+                    a.name
+                ),
+            ));
+        }
+        if let Some(var) = &a.token_env {
+            if var.trim().is_empty() || var.contains('=') || var.contains('\0') {
                 return Err(self.invalid(
-                    format!("{field}.exports"),
+                    format!("{field}.token_env"),
                     format!(
-                        "account `{}` has no `exports` folder; set `exports = \"DIR\"` to audit saved Graph API exports",
+                        "account `{}`: `{var}` is not an environment variable name",
                         a.name
                     ),
                 ));
             }
         }
-        for id in self.rules.disable.iter() {
-            if id.trim().is_empty() {
-                return Err(self.invalid("rules.disable", "empty rule id"));
+        if !a.is_graph() {
+            return Ok(());
+        }
+        // Without `exports` the account is collected live from the Graph API.
+        if a.waba_id.as_deref().is_none_or(|w| w.trim().is_empty()) {
+            return Err(self.invalid(
+                format!("{field}.waba_id"),
+                format!(
+                    "account `{}` has no `exports` folder, so it is collected live from the Graph API and needs `waba_id = \"...\"` (or set `exports = \"DIR\"` to audit saved exports)",
+                    a.name
+                ),
+            ));
+        }
+        let is_id = |id: &str| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit());
+        if let Some(w) = a.waba_id.as_deref().filter(|w| !is_id(w)) {
+            return Err(self.invalid(
+                format!("{field}.waba_id"),
+                format!(
+                    "account `{}`: `{w}` is not a Graph id (digits only)",
+                    a.name
+                ),
+            ));
+        }
+        if let Some(p) = a.phone_number_ids.iter().find(|p| !is_id(p)) {
+            return Err(self.invalid(
+                format!("{field}.phone_number_ids"),
+                format!(
+                    "account `{}`: `{p}` is not a phone number id (digits only)",
+                    a.name
+                ),
+            ));
+        }
+        if a.token_env.is_none() && a.token_file.is_none() {
+            return Err(self.invalid(
+                format!("{field}.token_env"),
+                format!(
+                    "account `{}` is collected live from the Graph API and needs an access token: set `token_env = \"NAME\"` (an environment variable) or `token_file = \"PATH\"`",
+                    a.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_graph(&self) -> Result<(), ConfigError> {
+        let g = &self.graph;
+        match url::Url::parse(&g.base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                if u.query().is_some() || !u.path().trim_end_matches('/').is_empty() {
+                    return Err(self.invalid(
+                        "graph.base_url",
+                        format!(
+                            "`{}`: give only scheme and host, e.g. https://graph.facebook.com",
+                            g.base_url
+                        ),
+                    ));
+                }
             }
+            _ => {
+                return Err(self.invalid(
+                    "graph.base_url",
+                    format!("`{}` is not an http(s) URL", g.base_url),
+                ));
+            }
+        }
+        let v = g.version.trim();
+        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.') {
+            return Err(self.invalid(
+                "graph.version",
+                format!("`{}` is not an API version such as `v21.0`", g.version),
+            ));
+        }
+        if !(g.timeout_secs.is_finite() && g.timeout_secs > 0.0) {
+            return Err(self.invalid("graph.timeout_secs", "must be a positive number of seconds"));
+        }
+        if g.max_concurrency == 0 {
+            return Err(self.invalid("graph.max_concurrency", "must be at least 1"));
+        }
+        if g.page_size == 0 {
+            return Err(self.invalid("graph.page_size", "must be at least 1"));
         }
         Ok(())
     }
@@ -240,5 +468,102 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("accounts[1].name"), "{err}");
+    }
+
+    #[test]
+    fn graph_section_has_documented_defaults() {
+        let cfg = Config::from_toml_str("", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.graph.base_url, "https://graph.facebook.com");
+        assert_eq!(cfg.graph.version, "v21.0");
+        assert_eq!(cfg.graph.timeout_secs, 30.0);
+        assert_eq!(cfg.graph.max_concurrency, 8);
+        assert_eq!(cfg.graph.max_retries, 5);
+        let cfg = Config::from_toml_str(
+            "[graph]\nbase_url = \"http://127.0.0.1:8080\"\nversion = \"v23.0\"\ntimeout_secs = 0.5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.graph.timeout_secs, 0.5);
+        assert_eq!(cfg.graph.version, "v23.0");
+    }
+
+    #[test]
+    fn an_account_without_exports_is_a_graph_account_needing_waba_id_and_token_source() {
+        let ok = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme-eu\"\nwaba_id = \"1022\"\ntoken_env = \"WABAGUARD_TOKEN_ACME\"\nphone_number_ids = [\"106\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(ok.accounts[0].is_graph());
+        assert_eq!(ok.accounts[0].phone_number_ids, ["106"]);
+
+        let no_waba = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme\"\ntoken_env = \"T\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            no_waba.contains("accounts[0].waba_id") && no_waba.contains("exports"),
+            "{no_waba}"
+        );
+
+        let no_token = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme\"\nwaba_id = \"1022\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            no_token.contains("token_env") && no_token.contains("token_file"),
+            "{no_token}"
+        );
+
+        let both = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme\"\nwaba_id = \"1022\"\ntoken_env = \"T\"\ntoken_file = \"t\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(both.contains("not both"), "{both}");
+
+        let bad_id = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme\"\nwaba_id = \"10/22\"\ntoken_env = \"T\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad_id.contains("digits only"), "{bad_id}");
+    }
+
+    #[test]
+    fn a_literal_token_is_rejected_and_never_echoed() {
+        let cfg = Config::from_toml_str(
+            "[[accounts]]\nname = \"acme\"\nwaba_id = \"1022\"\ntoken = \"EAAGsecret\"\n",
+            Path::new("c.toml"),
+        );
+        let err = cfg.unwrap_err().to_string();
+        assert!(err.contains("accounts[0].token"), "{err}");
+        assert!(err.contains("token_env"), "{err}");
+        assert!(!err.contains("EAAGsecret"), "{err}");
+    }
+
+    #[test]
+    fn bad_graph_settings_are_rejected() {
+        for (text, field) in [
+            ("[graph]\nbase_url = \"ftp://x\"\n", "graph.base_url"),
+            (
+                "[graph]\nbase_url = \"https://graph.facebook.com/v21.0\"\n",
+                "graph.base_url",
+            ),
+            ("[graph]\nversion = \"v21.0/../x\"\n", "graph.version"),
+            ("[graph]\ntimeout_secs = 0\n", "graph.timeout_secs"),
+            ("[graph]\nmax_concurrency = 0\n", "graph.max_concurrency"),
+        ] {
+            let err = Config::from_toml_str(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{text}: {err}");
+        }
     }
 }

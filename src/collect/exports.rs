@@ -172,6 +172,20 @@ fn profile_from_value(
     path: &Path,
     v: serde_json::Value,
 ) -> Result<Option<BusinessProfile>, CollectError> {
+    profile_from_response(v).map_err(|e| CollectError::Json {
+        path: path.to_owned(),
+        line: 0,
+        column: 0,
+        message: e.to_string(),
+    })
+}
+
+/// Interprets a `whatsapp_business_profile` response (`{"data": [profile]}`,
+/// or a bare profile): the first entry, `None` when `data` is empty. Shared
+/// with the Graph source so both read a profile the same way.
+pub(crate) fn profile_from_response(
+    v: serde_json::Value,
+) -> Result<Option<BusinessProfile>, serde_json::Error> {
     let inner = match v {
         serde_json::Value::Object(ref m) if m.contains_key("data") => match m.get("data") {
             Some(serde_json::Value::Array(a)) => a.first().cloned(),
@@ -179,17 +193,7 @@ fn profile_from_value(
         },
         other => Some(other),
     };
-    match inner {
-        None => Ok(None),
-        Some(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| CollectError::Json {
-                path: path.to_owned(),
-                line: 0,
-                column: 0,
-                message: e.to_string(),
-            }),
-    }
+    inner.map(serde_json::from_value).transpose()
 }
 
 /// Reads a file in a Graph list shape: a page, an array of pages, or a bare array.

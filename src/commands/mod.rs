@@ -3,6 +3,7 @@
 pub mod lint;
 pub mod rules;
 pub mod run;
+pub mod snapshot;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, &cli.global),
         Command::LintTemplates(args) => lint::lint(&args, &cli.global),
         Command::Rules(args) => rules::rules(&args),
+        Command::Snapshot(args) => snapshot::snapshot(&args, &cli.global),
     };
     if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
         report_peak_rss();
@@ -54,6 +56,23 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A progress bar on stderr for long collections: visible only on a
+/// terminal and without `--quiet`.
+pub fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} collecting from the Graph API [{bar:30}] {pos}/{len} requests ({elapsed})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 fn init_logging(g: &GlobalArgs) {

@@ -218,7 +218,7 @@ fn headline(risk: &Risk, findings: &[Finding]) -> String {
         .into_iter()
         .map(|(check, (sev, n))| (sev, describe_check(check, n)))
         .collect();
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let reasons: Vec<String> = parts.into_iter().take(3).map(|p| p.1).collect();
     if reasons.is_empty() {
         format!("{} risk: no significant problems found", risk.level)
@@ -250,6 +250,33 @@ pub fn run_id(now: DateTime<Utc>) -> String {
 /// are never touched. If the folder name is taken (two runs in one second),
 /// a suffix `-2`, `-3`, ... is added and `report.run_id` updated.
 pub fn write_run(report: &mut Report, reports_dir: &Path) -> std::io::Result<PathBuf> {
+    write_run_with(report, reports_dir, &[])
+}
+
+/// [`write_run`] plus extra files (path relative to the run folder, bytes),
+/// written inside the temporary folder before it is renamed into place, so
+/// they appear atomically with the report (e.g. `snapshots/<account>/…`).
+/// A path that is absolute or climbs out with `..` is an error.
+pub fn write_run_with(
+    report: &mut Report,
+    reports_dir: &Path,
+    extra: &[(PathBuf, Vec<u8>)],
+) -> std::io::Result<PathBuf> {
+    for (rel, _) in extra {
+        let ok = !rel.as_os_str().is_empty()
+            && rel
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !ok {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: not a plain relative path inside the run folder",
+                    rel.display()
+                ),
+            ));
+        }
+    }
     std::fs::create_dir_all(reports_dir)?;
     let base = report.run_id.clone();
     for attempt in 1..1000 {
@@ -269,6 +296,13 @@ pub fn write_run(report: &mut Report, reports_dir: &Path) -> std::io::Result<Pat
             .tempdir_in(reports_dir)?;
         std::fs::write(tmp.path().join("report.json"), json::render(report)?)?;
         std::fs::write(tmp.path().join("report.md"), markdown::render(report))?;
+        for (rel, bytes) in extra {
+            let p = tmp.path().join(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(p, bytes)?;
+        }
         let tmp_path = tmp.keep();
         match std::fs::rename(&tmp_path, &target) {
             Ok(()) => return Ok(target),

@@ -407,8 +407,8 @@ fn small_class(set: &ClassSet) -> Option<Vec<char>> {
 
 /// The required literals of `pattern` (without any `(?i)` prefix), or `None`
 /// when no set of usable literals covers every match. `Err` is a syntax error.
-pub fn required_literals(pattern: &str) -> Result<Option<Vec<String>>, ast::Error> {
-    let ast = ast::parse::Parser::new().parse(pattern)?;
+pub fn required_literals(pattern: &str) -> Result<Option<Vec<String>>, Box<ast::Error>> {
+    let ast = ast::parse::Parser::new().parse(pattern).map_err(Box::new)?;
     let best = info(&ast).best();
     Ok(best.filter(|v| !v.is_empty() && v.iter().all(|s| usable(s))))
 }
