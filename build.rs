@@ -12,17 +12,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = entry.path();
         if p.is_dir() {
             collect(&p, out);
-        } else if p
-            .extension()
-            .is_some_and(|e| e == "toml" || e == "md")
-        {
+        } else if p.extension().is_some_and(|e| e == "toml" || e == "md") {
             out.push(p);
         }
     }
 }
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let rules = root.join("rules");
     println!("cargo:rerun-if-changed=rules");
     let mut files = Vec::new();
@@ -37,8 +35,17 @@ fn main() {
             .expect("file under rules/")
             .to_string_lossy()
             .replace('\\', "/");
-        let target = if rel.ends_with(".toml") { &mut toml } else { &mut md };
-        writeln!(target, "    ({rel:?}, include_str!({:?})),", f.display().to_string()).expect("write to string");
+        let target = if rel.ends_with(".toml") {
+            &mut toml
+        } else {
+            &mut md
+        };
+        writeln!(
+            target,
+            "    ({rel:?}, include_str!({:?})),",
+            f.display().to_string()
+        )
+        .expect("write to string");
     }
     toml.push(']');
     md.push(']');

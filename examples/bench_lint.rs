@@ -80,7 +80,9 @@ const LANGS: &[(&str, &[&str], &[&str], &[&str])] = &[
     ),
     (
         "id",
-        &["Halo {{1}}, pesanan {{2}} sudah dikirim dan akan tiba pada {{3}}. Terima kasih sudah berbelanja."],
+        &[
+            "Halo {{1}}, pesanan {{2}} sudah dikirim dan akan tiba pada {{3}}. Terima kasih sudah berbelanja.",
+        ],
         &[" Ada promo gratis ongkir untuk belanja berikutnya, pakai voucher HEMAT{{4}}!"],
         &["Halo {{1}}, paket rokok elektrik starter kit sekarang diskon."],
     ),
@@ -92,8 +94,12 @@ const LANGS: &[(&str, &[&str], &[&str], &[&str])] = &[
     ),
     (
         "de",
-        &["Hallo {{1}}, deine Bestellung {{2}} ist unterwegs und kommt voraussichtlich am {{3}} an."],
-        &[" Mit dem Gutscheincode SPAREN{{4}} erhältst du 10 % Rabatt auf deinen nächsten Einkauf."],
+        &[
+            "Hallo {{1}}, deine Bestellung {{2}} ist unterwegs und kommt voraussichtlich am {{3}} an.",
+        ],
+        &[
+            " Mit dem Gutscheincode SPAREN{{4}} erhältst du 10 % Rabatt auf deinen nächsten Einkauf.",
+        ],
         &["Hallo {{1}}, unsere Weinprobe: 6 Flaschen Riesling zum Sonderpreis."],
     ),
     (
@@ -147,7 +153,11 @@ pub fn generate(path: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
         } else if roll < 95 {
             ("MARKETING", rng.pick(restricted).to_owned())
         } else {
-            ("AUTHENTICATION", "*{{1}}* is your verification code. For your security, do not share this code.".to_owned())
+            (
+                "AUTHENTICATION",
+                "*{{1}}* is your verification code. For your security, do not share this code."
+                    .to_owned(),
+            )
         };
         let nvars = body.matches("{{").count();
         let examples: Vec<String> = (1..=nvars).map(|k| format!("\"v{k}\"")).collect();
@@ -207,7 +217,12 @@ fn main() {
     }
     if let Some(p) = generate_only {
         let size = generate(&p, count, 42).expect("write templates");
-        println!("{} templates, {:.1} MB -> {}", count, size as f64 / 1e6, p.display());
+        println!(
+            "{} templates, {:.1} MB -> {}",
+            count,
+            size as f64 / 1e6,
+            p.display()
+        );
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

@@ -77,5 +77,9 @@ fn main() -> ExitCode {
         "targets (category P≥0.95 R≥0.90, restricted P≥0.95 R≥0.85): {}",
         if ok { "met" } else { "NOT met" }
     );
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -53,12 +53,16 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit every configured account once and write reports/<run-id>/report.{json,md}.
-    #[command(after_help = "Examples:\n  wabaguard run\n  wabaguard run --config /etc/wabaguard/config.toml --out /var/lib/wabaguard/reports\n  wabaguard run --fail-on critical && echo 'no critical findings'")]
+    #[command(
+        after_help = "Examples:\n  wabaguard run\n  wabaguard run --config /etc/wabaguard/config.toml --out /var/lib/wabaguard/reports\n  wabaguard run --fail-on critical && echo 'no critical findings'"
+    )]
     Run(RunArgs),
     /// Lint message templates from Graph API JSON files (no config needed).
-    #[command(after_help = "Accepted shapes: a message_templates page {\"data\":[...],\"paging\":{...}}, \
+    #[command(
+        after_help = "Accepted shapes: a message_templates page {\"data\":[...],\"paging\":{...}}, \
 an array of such pages, a bare array of templates, or one template object.\n\nExamples:\n  \
-wabaguard lint-templates message_templates.json\n  wabaguard lint-templates --format json --fail-on high page1.json page2.json")]
+wabaguard lint-templates message_templates.json\n  wabaguard lint-templates --format json --fail-on high page1.json page2.json"
+    )]
     LintTemplates(LintArgs),
     /// List and explain the rules in force.
     Rules(RulesArgs),

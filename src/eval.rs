@@ -20,10 +20,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::checks::Finding;
 use crate::checks::templates::{
     AUTH_FORMAT, CATEGORY_MISMATCH, RESTRICTED_CONTENT, TemplateContext, lint_template,
 };
-use crate::checks::Finding;
 use crate::rulepack::{RulePack, primary_language};
 use crate::snapshot::{Category, Template};
 
@@ -55,8 +55,8 @@ pub fn read_corpus(path: &Path) -> Result<Vec<Item>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let item: Item = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let item: Item =
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
         items.push(item);
     }
     Ok(items)
@@ -88,7 +88,11 @@ impl Counts {
     }
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
     pub fn merge(&mut self, o: &Counts) {
         self.tp += o.tp;
@@ -155,8 +159,12 @@ fn score_item(item: &Item, findings: &[Finding], ev: &mut Evaluation) {
     let truth = Category::parse(Some(&item.label.true_category));
 
     // Category mismatch.
-    let actual = matches!(declared, Category::Utility | Category::Authentication) && truth != declared;
-    let cat: Vec<&Finding> = findings.iter().filter(|f| f.check == CATEGORY_MISMATCH).collect();
+    let actual =
+        matches!(declared, Category::Utility | Category::Authentication) && truth != declared;
+    let cat: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.check == CATEGORY_MISMATCH)
+        .collect();
     let predicted = !cat.is_empty();
     ev.category.add(predicted, actual);
     ev.category_by_lang
@@ -197,7 +205,10 @@ fn score_item(item: &Item, findings: &[Finding], ev: &mut Evaluation) {
                     declared.as_str(),
                     item.label.true_category,
                     item.label.why,
-                    crate::checks::templates::truncate_chars(&t.visible_text().replace('\n', " / "), 220)
+                    crate::checks::templates::truncate_chars(
+                        &t.visible_text().replace('\n', " / "),
+                        220
+                    )
                 )
             },
         });
@@ -207,7 +218,12 @@ fn score_item(item: &Item, findings: &[Finding], ev: &mut Evaluation) {
     let pred: BTreeSet<String> = findings
         .iter()
         .filter(|f| f.check == RESTRICTED_CONTENT)
-        .filter_map(|f| f.details.get("policy_category").and_then(|v| v.as_str()).map(str::to_owned))
+        .filter_map(|f| {
+            f.details
+                .get("policy_category")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
         .collect();
     let truth_set: BTreeSet<String> = item.label.restricted.iter().cloned().collect();
     ev.restricted.add(!pred.is_empty(), !truth_set.is_empty());
@@ -239,7 +255,10 @@ fn score_item(item: &Item, findings: &[Finding], ev: &mut Evaluation) {
                 ev_text.join("; "),
                 truth_set,
                 item.label.why,
-                crate::checks::templates::truncate_chars(&t.visible_text().replace('\n', " / "), 160)
+                crate::checks::templates::truncate_chars(
+                    &t.visible_text().replace('\n', " / "),
+                    160
+                )
             ),
         });
     }
@@ -258,7 +277,10 @@ fn score_item(item: &Item, findings: &[Finding], ev: &mut Evaluation) {
                     "{} ({}): {} | {}",
                     t.name,
                     t.language,
-                    auth.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>().join(", "),
+                    auth.iter()
+                        .map(|f| f.rule.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     item.label.why
                 ),
             });
@@ -287,7 +309,10 @@ pub fn render(name: &str, ev: &Evaluation) -> String {
     };
     s.push_str(&row("category_mismatch", &ev.category));
     s.push_str(&row("restricted_content (any)", &ev.restricted));
-    s.push_str(&row("restricted_content (per cat.)", &ev.restricted_by_category));
+    s.push_str(&row(
+        "restricted_content (per cat.)",
+        &ev.restricted_by_category,
+    ));
     s.push_str(&row("auth_format", &ev.auth));
     if ev.category.tp > 0 {
         s.push_str(&format!(
@@ -297,11 +322,7 @@ pub fn render(name: &str, ev: &Evaluation) -> String {
     }
     s.push_str("  category_mismatch by language:");
     for (lang, c) in &ev.category_by_lang {
-        s.push_str(&format!(
-            " {lang} P{:.2}/R{:.2}",
-            c.precision(),
-            c.recall()
-        ));
+        s.push_str(&format!(" {lang} P{:.2}/R{:.2}", c.precision(), c.recall()));
     }
     s.push('\n');
     s

@@ -74,7 +74,11 @@ pub fn severity_weight(s: Severity) -> f64 {
 }
 
 fn family_cap(check: &str) -> f64 {
-    if check == "template.hygiene" { 0.30 } else { 0.90 }
+    if check == "template.hygiene" {
+        0.30
+    } else {
+        0.90
+    }
 }
 
 /// Scores an account's findings.
@@ -174,7 +178,9 @@ mod tests {
 
     #[test]
     fn hygiene_is_capped() {
-        let many: Vec<Finding> = (0..40).map(|_| f("template.hygiene", Severity::Medium)).collect();
+        let many: Vec<Finding> = (0..40)
+            .map(|_| f("template.hygiene", Severity::Medium))
+            .collect();
         let r = assess(&many);
         assert_eq!(r.score, 30);
         assert_eq!(r.level, Level::Medium);

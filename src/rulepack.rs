@@ -239,9 +239,8 @@ impl Pattern {
     pub fn regex(&self) -> &Regex {
         // Validated at load time with regex-syntax, so compilation cannot fail
         // for syntax; a size-limit failure degrades to a never-matching regex.
-        self.compiled.get_or_init(|| {
-            Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex())
-        })
+        self.compiled
+            .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
     }
 }
 
@@ -371,7 +370,13 @@ impl RulePack {
             let language = file
                 .language
                 .as_deref()
-                .map(|l| if l == "*" { "*".to_owned() } else { primary_language(l) })
+                .map(|l| {
+                    if l == "*" {
+                        "*".to_owned()
+                    } else {
+                        primary_language(l)
+                    }
+                })
                 .unwrap_or_default();
             for def in file.rule {
                 validate_rule_def(&pb, &def)?;
@@ -450,7 +455,9 @@ impl RulePack {
                 return Err(RulePackError::Invalid {
                     path: pb,
                     rule: m.rule,
-                    message: "rule has patterns but no `signal` (marketing, utility, restricted, code)".into(),
+                    message:
+                        "rule has patterns but no `signal` (marketing, utility, restricted, code)"
+                            .into(),
                 });
             }
             if m.patterns.is_empty() {
@@ -607,7 +614,14 @@ impl RulePack {
         let neutralize = if neut.is_empty() {
             None
         } else {
-            Regex::new(&neut.iter().map(|s| format!("(?:{s})")).collect::<Vec<_>>().join("|")).ok()
+            Regex::new(
+                &neut
+                    .iter()
+                    .map(|s| format!("(?:{s})"))
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            )
+            .ok()
         };
         Matcher {
             set,
@@ -675,18 +689,22 @@ impl RulePack {
         for p in &self.patterns {
             let r = &self.rules[p.rule];
             let Some(signal) = r.def.signal else { continue };
-            for (positive, examples) in [(true, &p.examples.positive), (false, &p.examples.negative)]
+            for (positive, examples) in
+                [(true, &p.examples.positive), (false, &p.examples.negative)]
             {
                 for ex in examples {
                     let key = (p.rule, p.language.clone(), ex.clone(), positive.to_string());
                     if !seen.insert(key) {
                         continue;
                     }
-                    let lang = if p.language == "*" { "xx" } else { p.language.as_str() };
-                    let matched = self
-                        .scan(lang, signal, ex)
-                        .iter()
-                        .any(|h| h.rule == p.rule && self.patterns[h.pattern].language == p.language);
+                    let lang = if p.language == "*" {
+                        "xx"
+                    } else {
+                        p.language.as_str()
+                    };
+                    let matched = self.scan(lang, signal, ex).iter().any(|h| {
+                        h.rule == p.rule && self.patterns[h.pattern].language == p.language
+                    });
                     if matched != positive {
                         failures.push(format!(
                             "{}: rule `{}` [{}]: {} example {:?} {}",
@@ -695,7 +713,11 @@ impl RulePack {
                             p.language,
                             if positive { "positive" } else { "negative" },
                             ex,
-                            if positive { "does not match" } else { "matches" }
+                            if positive {
+                                "does not match"
+                            } else {
+                                "matches"
+                            }
                         ));
                     }
                 }
@@ -930,11 +952,25 @@ examples.positive = ["I bet you'll love it"]
     #[test]
     fn word_boundaries_are_unicode_aware_and_enforced() {
         let p = pack(MINI).unwrap();
-        assert!(p.check_pattern_examples().is_empty(), "{:?}", p.check_pattern_examples());
-        assert!(p.scan("en_US", Signal::Restricted, "alphabet soup").is_empty());
+        assert!(
+            p.check_pattern_examples().is_empty(),
+            "{:?}",
+            p.check_pattern_examples()
+        );
+        assert!(
+            p.scan("en_US", Signal::Restricted, "alphabet soup")
+                .is_empty()
+        );
         assert!(p.scan("en_US", Signal::Restricted, "betting tips").len() == 1);
         // A neutralized idiom does not count.
-        assert!(p.scan("en_US", Signal::Restricted, "I bet you'll love our new mugs").is_empty());
+        assert!(
+            p.scan(
+                "en_US",
+                Signal::Restricted,
+                "I bet you'll love our new mugs"
+            )
+            .is_empty()
+        );
         // Accented letters are word characters: "bét" is not "bet" at a boundary.
         assert!(p.scan("en", Signal::Restricted, "xbet").is_empty());
         assert!(p.scan("en", Signal::Restricted, "ébet").is_empty());
@@ -977,7 +1013,10 @@ examples.positive = ["I bet you'll love it"]
 
     #[test]
     fn match_for_unknown_rule_is_an_error() {
-        let bad = MINI.replace("rule = \"tpl.res.gambling\"\npatterns", "rule = \"tpl.res.nope\"\npatterns");
+        let bad = MINI.replace(
+            "rule = \"tpl.res.gambling\"\npatterns",
+            "rule = \"tpl.res.nope\"\npatterns",
+        );
         let err = pack(&bad).unwrap_err().to_string();
         assert!(err.contains("tpl.res.nope"), "{err}");
     }

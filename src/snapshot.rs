@@ -123,13 +123,21 @@ where
 /// `GET /{waba-id}?fields=...`
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Waba {
-    #[serde(default, deserialize_with = "de_opt_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    #[serde(default, deserialize_with = "de_opt_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timezone_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template_namespace: Option<String>,
@@ -160,11 +168,19 @@ pub struct HealthEntity {
     /// `PHONE_NUMBER | WABA | BUSINESS | APP | MESSAGE_TEMPLATE`
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_type: Option<String>,
-    #[serde(default, deserialize_with = "de_opt_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub can_send_message: Option<String>,
-    #[serde(default, deserialize_with = "de_null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub errors: Vec<HealthError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub additional_info: Option<serde_json::Value>,
@@ -258,7 +274,11 @@ pub struct BusinessProfile {
 /// One message template (`GET /{waba-id}/message_templates`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Template {
-    #[serde(default, deserialize_with = "de_opt_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "de_opt_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<String>,
     #[serde(default, deserialize_with = "de_null_default")]
     pub name: String,
@@ -390,7 +410,11 @@ pub struct Component {
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub example: Option<ComponentExample>,
-    #[serde(default, deserialize_with = "de_null_default", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "de_null_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub buttons: Vec<Button>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub add_security_recommendation: Option<bool>,
@@ -471,9 +495,10 @@ mod tests {
 
     #[test]
     fn numeric_ids_and_nulls_are_accepted() {
-        let t: Template =
-            serde_json::from_str(r#"{"id": 123, "name": "x", "language": "es", "components": null}"#)
-                .unwrap();
+        let t: Template = serde_json::from_str(
+            r#"{"id": 123, "name": "x", "language": "es", "components": null}"#,
+        )
+        .unwrap();
         assert_eq!(t.id.as_deref(), Some("123"));
         assert!(t.components.is_empty());
         assert_eq!(t.category(), Category::Other);

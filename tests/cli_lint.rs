@@ -7,7 +7,9 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/templates").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/templates")
+        .join(name)
 }
 
 fn wabaguard() -> Command {
@@ -21,7 +23,12 @@ fn lint_json(files: &[PathBuf]) -> Value {
         .args(files)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -45,26 +52,61 @@ fn page_shape_is_linted_and_promo_in_utility_is_flagged() {
     assert_eq!(f["fingerprint"].as_str().unwrap().len(), 16);
     assert!(!f["remediation"].as_str().unwrap().is_empty());
     // The clean shipping notice has no finding at all.
-    assert!(findings.iter().all(|f| f["subject"]["name"] != "order_shipped"));
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["subject"]["name"] != "order_shipped")
+    );
 }
 
 #[test]
 fn single_template_object_and_bare_array_are_accepted() {
-    let v = lint_json(&[fixture("single_auth_template.json"), fixture("bare_array_odd_values.json")]);
+    let v = lint_json(&[
+        fixture("single_auth_template.json"),
+        fixture("bare_array_odd_values.json"),
+    ]);
     assert_eq!(v["templates"], 4);
     let findings = v["findings"].as_array().unwrap();
     // Meta's generated authentication template is clean.
-    assert!(findings.iter().all(|f| f["subject"]["name"] != "login_code"), "{findings:#?}");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["subject"]["name"] != "login_code"),
+        "{findings:#?}"
+    );
     let rules: Vec<(&str, &str)> = findings
         .iter()
-        .map(|f| (f["subject"]["name"].as_str().unwrap(), f["rule"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["subject"]["name"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+            )
+        })
         .collect();
-    assert!(rules.contains(&("no_components", "tpl.hyg.missing-body")), "{rules:?}");
-    assert!(rules.contains(&("future_category", "tpl.hyg.unknown-category")), "{rules:?}");
-    assert!(rules.contains(&("future_category", "tpl.meta.unknown-value")), "{rules:?}");
-    assert!(rules.contains(&("paused_one", "tpl.meta.paused")), "{rules:?}");
-    assert!(rules.contains(&("paused_one", "tpl.meta.quality-red")), "{rules:?}");
-    let paused = findings.iter().find(|f| f["rule"] == "tpl.meta.paused").unwrap();
+    assert!(
+        rules.contains(&("no_components", "tpl.hyg.missing-body")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("future_category", "tpl.hyg.unknown-category")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("future_category", "tpl.meta.unknown-value")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("paused_one", "tpl.meta.paused")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("paused_one", "tpl.meta.quality-red")),
+        "{rules:?}"
+    );
+    let paused = findings
+        .iter()
+        .find(|f| f["rule"] == "tpl.meta.paused")
+        .unwrap();
     assert_eq!(paused["origin"], "meta");
 }
 
@@ -114,7 +156,9 @@ fn text_and_markdown_formats_render() {
         .arg(fixture("page_two_templates.json"))
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("## order\\_shipped\\_promo (en\\_US) — UTILITY"));
+        .stdout(predicate::str::contains(
+            "## order\\_shipped\\_promo (en\\_US) — UTILITY",
+        ));
 }
 
 #[test]
@@ -124,7 +168,9 @@ fn broken_json_names_file_line_and_column() {
         .arg(fixture("broken_json.json"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("broken_json.json: invalid JSON at line 3, column 26"));
+        .stderr(predicate::str::contains(
+            "broken_json.json: invalid JSON at line 3, column 26",
+        ));
 }
 
 #[test]
@@ -144,7 +190,9 @@ fn non_utf8_is_located() {
         .arg(fixture("non_utf8.json"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("non_utf8.json: not valid UTF-8 at line 1, column 15"));
+        .stderr(predicate::str::contains(
+            "non_utf8.json: not valid UTF-8 at line 1, column 15",
+        ));
 }
 
 #[test]
@@ -153,7 +201,9 @@ fn missing_file_is_exit_two() {
         .args(["lint-templates", "/nonexistent/templates.json"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/nonexistent/templates.json: cannot read"));
+        .stderr(predicate::str::contains(
+            "/nonexistent/templates.json: cannot read",
+        ));
 }
 
 #[test]

@@ -27,12 +27,22 @@ fn list_shows_every_family() {
 
 #[test]
 fn list_json_has_documentation_fields() {
-    let out = wabaguard().args(["rules", "list", "--format", "json"]).output().unwrap();
+    let out = wabaguard()
+        .args(["rules", "list", "--format", "json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let rules = v.as_array().unwrap();
     assert!(rules.len() > 40);
     for r in rules {
-        for key in ["id", "family", "severity", "languages", "description", "remediation"] {
+        for key in [
+            "id",
+            "family",
+            "severity",
+            "languages",
+            "description",
+            "remediation",
+        ] {
             assert!(
                 r[key].as_str().is_some_and(|s| !s.is_empty()),
                 "rule {} lacks {key}",
@@ -49,7 +59,9 @@ fn explain_prints_the_rule_in_full() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("tpl.res.alcohol — Alcohol"))
-        .stdout(predicate::str::contains("family:      template.restricted_content"))
+        .stdout(predicate::str::contains(
+            "family:      template.restricted_content",
+        ))
         .stdout(predicate::str::contains("What it finds"))
         .stdout(predicate::str::contains("How to fix"))
         .stdout(predicate::str::contains("Reference"))
@@ -88,7 +100,9 @@ fn config_overrides_show_in_explain() {
         .arg(&cfg)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("severity:    info (overridden; pack default low)"));
+        .stdout(predicate::str::contains(
+            "severity:    info (overridden; pack default low)",
+        ));
     wabaguard()
         .args(["rules", "list", "--config"])
         .arg(&cfg)

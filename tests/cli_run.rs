@@ -49,7 +49,9 @@ fn demo_run_writes_json_and_markdown_reports() {
     assert_eq!(acct["templates"], 40);
     let score = acct["risk"]["score"].as_u64().unwrap();
     assert!(score <= 100);
-    assert!(["low", "medium", "high", "critical"].contains(&acct["risk"]["level"].as_str().unwrap()));
+    assert!(
+        ["low", "medium", "high", "critical"].contains(&acct["risk"]["level"].as_str().unwrap())
+    );
     let findings = acct["findings"].as_array().unwrap();
     let names_with = |check: &str| -> Vec<String> {
         findings
@@ -66,16 +68,31 @@ fn demo_run_writes_json_and_markdown_reports() {
     let res = names_with("template.restricted_content");
     assert!(res.iter().any(|n| n == "wine_cheese_weekend"), "{res:?}");
     // Hard negatives stay clean.
-    for t in ["pickup_slot_booked", "refund_issued", "new_device_login", "pickup_hours_winter", "support_photo_request"] {
+    for t in [
+        "pickup_slot_booked",
+        "refund_issued",
+        "new_device_login",
+        "pickup_hours_winter",
+        "support_photo_request",
+    ] {
         assert!(
             !findings.iter().any(|f| f["subject"]["name"] == t
-                && (f["check"] == "template.category_mismatch" || f["check"] == "template.restricted_content")),
+                && (f["check"] == "template.category_mismatch"
+                    || f["check"] == "template.restricted_content")),
             "{t} wrongly flagged"
         );
     }
     // Sorted: severities never increase down the list.
-    let sev = |s: &str| ["info", "low", "medium", "high", "critical"].iter().position(|x| *x == s).unwrap();
-    let order: Vec<usize> = findings.iter().map(|f| sev(f["severity"].as_str().unwrap())).collect();
+    let sev = |s: &str| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+            .unwrap()
+    };
+    let order: Vec<usize> = findings
+        .iter()
+        .map(|f| sev(f["severity"].as_str().unwrap()))
+        .collect();
     assert!(order.windows(2).all(|w| w[0] >= w[1]));
 
     let md = std::fs::read_to_string(dirs[0].join("report.md")).unwrap();
@@ -101,11 +118,12 @@ fn second_run_never_touches_the_first() {
     let v: Value = serde_json::from_slice(&first).unwrap();
     assert_eq!(v["run_id"], dirs[0].file_name().unwrap().to_str().unwrap());
     // No temporary folders left.
-    assert!(std::fs::read_dir(out.path()).unwrap().all(|e| !e
-        .unwrap()
-        .file_name()
-        .to_string_lossy()
-        .ends_with(".partial")));
+    assert!(std::fs::read_dir(out.path()).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    }));
 }
 
 #[test]
@@ -172,7 +190,12 @@ fn malformed_export_fails_that_account_and_others_are_audited() {
     let dirs = run_dirs(&d.path().join("reports"));
     let v: Value =
         serde_json::from_slice(&std::fs::read(dirs[0].join("report.json")).unwrap()).unwrap();
-    let broken = v["accounts"].as_array().unwrap().iter().find(|a| a["name"] == "broken").unwrap();
+    let broken = v["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "broken")
+        .unwrap();
     assert_eq!(broken["status"], "failed");
     let err = broken["error"].as_str().unwrap();
     assert!(err.contains("waba.json") && err.contains("line 2"), "{err}");
@@ -214,6 +237,16 @@ fn missing_optional_files_are_notes_not_errors() {
     let v: Value =
         serde_json::from_slice(&std::fs::read(dirs[0].join("report.json")).unwrap()).unwrap();
     let notes = v["accounts"][0]["notes"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n["message"].as_str().unwrap().contains("waba.json not found")));
-    assert!(notes.iter().any(|n| n["message"].as_str().unwrap().contains("phone_numbers.json not found")));
+    assert!(notes.iter().any(|n| {
+        n["message"]
+            .as_str()
+            .unwrap()
+            .contains("waba.json not found")
+    }));
+    assert!(notes.iter().any(|n| {
+        n["message"]
+            .as_str()
+            .unwrap()
+            .contains("phone_numbers.json not found")
+    }));
 }

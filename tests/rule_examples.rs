@@ -9,7 +9,12 @@ fn shipped_pack_loads_and_every_example_passes() {
     let pack = RulePack::builtin().expect("built-in rule pack loads");
     let mut failures = pack.check_pattern_examples();
     failures.extend(check_builtin_examples(&pack));
-    assert!(failures.is_empty(), "{} example failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} example failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -23,7 +28,9 @@ fn every_rule_has_positive_and_negative_examples() {
                 .patterns
                 .iter()
                 .filter(|p| p.rule == i)
-                .fold((0, 0), |(a, b), p| (a + p.examples.positive.len(), b + p.examples.negative.len())),
+                .fold((0, 0), |(a, b), p| {
+                    (a + p.examples.positive.len(), b + p.examples.negative.len())
+                }),
         };
         // Builtin rules that only exist for non-template families are checked elsewhere.
         if pos == 0 || neg == 0 {
@@ -37,6 +44,9 @@ fn every_rule_has_positive_and_negative_examples() {
 fn required_languages_have_packs() {
     let pack = RulePack::builtin().unwrap();
     for lang in ["en", "es", "pt", "id", "hi", "de", "fr", "it"] {
-        assert!(pack.languages.contains(lang), "no patterns for language {lang}");
+        assert!(
+            pack.languages.contains(lang),
+            "no patterns for language {lang}"
+        );
     }
 }

@@ -200,7 +200,9 @@ impl Subject {
 }
 
 /// Where the signal behind a finding comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// wabaguard's own heuristics (rule packs, completeness checks).

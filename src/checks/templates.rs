@@ -40,10 +40,14 @@ pub struct TemplateContext<'a> {
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| re(r"\{\{\s*([^{}]*?)\s*\}\}"));
 static NAMED_OK: LazyLock<Regex> = LazyLock::new(|| re(r"^[a-z][a-z0-9_]*$"));
 static EMOJI: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"[\p{Extended_Pictographic}&&[^\u{00A9}\u{00AE}\u{2122}\u{203C}\u{2049}]]|[\u{1F1E6}-\u{1F1FF}]")
+    re(
+        r"[\p{Extended_Pictographic}&&[^\u{00A9}\u{00AE}\u{2122}\u{203C}\u{2049}]]|[\u{1F1E6}-\u{1F1FF}]",
+    )
 });
 static URL_LIKE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(?:https?://|www\.)[^\s]+|(?:^|[\s(])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|app|co|info|biz|shop|store|link|ly|me|br|mx|de|id|in|fr|it|es|uk|us)(?:/[^\s]*)?(?:$|[\s).,!?])")
+    re(
+        r"(?i)(?:https?://|www\.)[^\s]+|(?:^|[\s(])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|app|co|info|biz|shop|store|link|ly|me|br|mx|de|id|in|fr|it|es|uk|us)(?:/[^\s]*)?(?:$|[\s).,!?])",
+    )
 });
 
 #[allow(clippy::expect_used)]
@@ -54,7 +58,11 @@ fn re(s: &str) -> Regex {
 /// Lints one template with every template check.
 pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let lang = if t.language.is_empty() { "und" } else { t.language.as_str() };
+    let lang = if t.language.is_empty() {
+        "und"
+    } else {
+        t.language.as_str()
+    };
     let subject = Subject::template(t.id.as_deref(), &t.name, lang);
     let mut emit = Emitter {
         ctx,
@@ -71,7 +79,15 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     };
     let marketing_score = score(&marketing, ctx.pack, category);
 
-    category_mismatch(t, category, lang, &text, &marketing, marketing_score, &mut emit);
+    category_mismatch(
+        t,
+        category,
+        lang,
+        &text,
+        &marketing,
+        marketing_score,
+        &mut emit,
+    );
     restricted_content(lang, &text, &mut emit);
     if category == Category::Authentication {
         auth_format(t, &text, marketing_score, &mut emit);
@@ -142,7 +158,10 @@ fn applies(rule: &Rule, category: Category) -> bool {
 
 /// The matched span, shortened, as evidence.
 pub fn evidence(text: &str, start: usize, end: usize) -> String {
-    let span: String = text[start..end].split_whitespace().collect::<Vec<_>>().join(" ");
+    let span: String = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     truncate_chars(&span, 120)
 }
 
@@ -154,9 +173,12 @@ pub fn context(text: &str, start: usize, end: usize) -> String {
     };
     let after: String = text[end..].chars().take(40).collect();
     let lead = if before.len() < start { "…" } else { "" };
-    let tail = if after.len() < text.len() - end { "…" } else { "" };
-    format!("{lead}{before}«{}»{after}{tail}", &text[start..end])
-        .replace(['\n', '\r'], " / ")
+    let tail = if after.len() < text.len() - end {
+        "…"
+    } else {
+        ""
+    };
+    format!("{lead}{before}«{}»{after}{tail}", &text[start..end]).replace(['\n', '\r'], " / ")
 }
 
 pub fn truncate_chars(s: &str, max: usize) -> String {
@@ -223,12 +245,14 @@ fn category_mismatch(
         let signals = signals_detail(&relevant, pack, text);
         let f = emit.push(&rule, message);
         f.evidence = Some(ev);
-        f.details.insert("declared_category".into(), json!(category.as_str()));
+        f.details
+            .insert("declared_category".into(), json!(category.as_str()));
         f.details.insert(
             "suggested_category".into(),
             json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
         );
-        f.details.insert("score".into(), json!(round2(marketing_score)));
+        f.details
+            .insert("score".into(), json!(round2(marketing_score)));
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
         f.details.insert("signals".into(), signals);
@@ -354,7 +378,9 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
         .map(str::to_owned);
     let url_button = t.buttons().find(|b| b.kind.eq_ignore_ascii_case("URL"));
     let visible = t.visible_text();
-    let url_in_text = URL_LIKE.find(&visible).map(|m| m.as_str().trim().to_owned());
+    let url_in_text = URL_LIKE
+        .find(&visible)
+        .map(|m| m.as_str().trim().to_owned());
     if media_header.is_some() || url_button.is_some() || url_in_text.is_some() {
         let what = if let Some(f) = &media_header {
             format!("a {f} header")
@@ -419,7 +445,9 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
     }
 
     // Extra text beyond Meta's preset.
-    let params = emit.rule("tpl.auth.extra-text").map(|r| r.def.params.clone());
+    let params = emit
+        .rule("tpl.auth.extra-text")
+        .map(|r| r.def.params.clone());
     if let Some(params) = params {
         let max_chars = param_usize(&params, "max_body_chars", 220);
         let max_ph = param_usize(&params, "max_placeholders", 1);
@@ -428,9 +456,14 @@ fn auth_format(t: &Template, text: &str, marketing_score: f64, emit: &mut Emitte
         let reason = if marketing_score >= MARKETING_THRESHOLD {
             Some("a promotional line".to_owned())
         } else if distinct.len() > max_ph {
-            Some(format!("{} placeholders (the preset has one: the code)", distinct.len()))
+            Some(format!(
+                "{} placeholders (the preset has one: the code)",
+                distinct.len()
+            ))
         } else if n_chars > max_chars {
-            Some(format!("{n_chars} characters (the preset text is much shorter)"))
+            Some(format!(
+                "{n_chars} characters (the preset text is much shorter)"
+            ))
         } else {
             None
         };
@@ -547,9 +580,7 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
         let trimmed = body.trim();
         let lead = trimmed.len() - trimmed.trim_start().len();
         let starts = PLACEHOLDER.find(trimmed).is_some_and(|m| m.start() == 0);
-        let ends = ph
-            .last()
-            .is_some_and(|p| body[p.1..].trim().is_empty());
+        let ends = ph.last().is_some_and(|p| body[p.1..].trim().is_empty());
         let _ = lead;
         if starts || ends {
             let which = if starts && ends {
@@ -618,7 +649,9 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             let hp = placeholders(h.text.as_deref().unwrap_or(""));
             let has_ex = h.example.as_ref().is_some_and(|e| {
                 e.header_text.as_ref().is_some_and(|v| !v.is_empty())
-                    || e.header_text_named_params.as_ref().is_some_and(|v| !v.is_empty())
+                    || e.header_text_named_params
+                        .as_ref()
+                        .is_some_and(|v| !v.is_empty())
             });
             if !hp.is_empty() && !has_ex {
                 emit.builtin(
@@ -629,7 +662,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             if hp.len() > 1 {
                 emit.builtin(
                     "tpl.hyg.length",
-                    format!("text header has {} variables; at most one is allowed", hp.len()),
+                    format!(
+                        "text header has {} variables; at most one is allowed",
+                        hp.len()
+                    ),
                 );
             }
         } else if matches!(fmt.as_str(), "IMAGE" | "VIDEO" | "DOCUMENT") {
@@ -649,7 +685,9 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
     for b in t.buttons() {
         if b.kind.eq_ignore_ascii_case("URL")
             && b.url.as_deref().is_some_and(|u| PLACEHOLDER.is_match(u))
-            && b.example.as_ref().is_none_or(|e| e.is_null() || e.as_array().is_some_and(|a| a.is_empty()))
+            && b.example
+                .as_ref()
+                .is_none_or(|e| e.is_null() || e.as_array().is_some_and(|a| a.is_empty()))
         {
             emit.builtin(
                 "tpl.hyg.missing-example",
@@ -670,7 +708,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
     let mut too_long: Vec<String> = Vec::new();
     let n = body.chars().count();
     if n > lim("body_max", 1024) {
-        too_long.push(format!("body is {n} characters (max {})", lim("body_max", 1024)));
+        too_long.push(format!(
+            "body is {n} characters (max {})",
+            lim("body_max", 1024)
+        ));
     }
     for (kind, key, default) in [("HEADER", "header_max", 60), ("FOOTER", "footer_max", 60)] {
         if let Some(c) = t.component(kind) {
@@ -699,7 +740,11 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
         }
         if let Some(u) = b.url.as_deref() {
             if u.len() > lim("url_max", 2000) {
-                too_long.push(format!("button URL is {} characters (max {})", u.len(), lim("url_max", 2000)));
+                too_long.push(format!(
+                    "button URL is {} characters (max {})",
+                    u.len(),
+                    lim("url_max", 2000)
+                ));
             }
         }
     }
@@ -742,7 +787,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             let ev: String = emoji.iter().take(12).copied().collect();
             if let Some(f) = emit.builtin(
                 "tpl.hyg.too-many-emoji",
-                format!("body has {} emoji (more than {max_emoji} reads as spam to recipients)", emoji.len()),
+                format!(
+                    "body has {} emoji (more than {max_emoji} reads as spam to recipients)",
+                    emoji.len()
+                ),
             ) {
                 f.evidence = Some(ev);
             }
@@ -756,7 +804,10 @@ fn hygiene(t: &Template, category: Category, emit: &mut Emitter<'_, '_>) {
             .unwrap_or_default();
         let min_words = param_usize(&params, "min_words_per_variable", 2);
         let fixed = PLACEHOLDER.replace_all(body, " ");
-        let words = fixed.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count();
+        let words = fixed
+            .split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .count();
         if words < min_words * ph.len() {
             emit.builtin(
                 "tpl.hyg.variable-density",
@@ -781,7 +832,9 @@ fn meta_signals(t: &Template, emit: &mut Emitter<'_, '_>) {
             let msg = if id == "tpl.meta.unknown-value" {
                 format!("Meta reports an unknown template quality score `{score}` (kept verbatim)")
             } else {
-                format!("Meta rates this template's quality {score} ({what}): recipients are blocking or reporting it; low quality leads to pauses and then disabling")
+                format!(
+                    "Meta rates this template's quality {score} ({what}): recipients are blocking or reporting it; low quality leads to pauses and then disabling"
+                )
             };
             let date = t.quality_score.as_ref().and_then(|q| q.date);
             if let Some(f) = emit.builtin(id, msg) {
@@ -824,8 +877,10 @@ fn meta_signals(t: &Template, emit: &mut Emitter<'_, '_>) {
                 f.origin = super::Origin::Meta;
                 f.evidence = Some(format!("status = {status}"));
                 if let Some(r) = reason.filter(|r| r != "NONE") {
-                    if matches!(r.as_str(), "INCORRECT_CATEGORY" | "PROMOTIONAL" | "SCAM" | "ABUSIVE_CONTENT")
-                        && f.severity < Severity::High
+                    if matches!(
+                        r.as_str(),
+                        "INCORRECT_CATEGORY" | "PROMOTIONAL" | "SCAM" | "ABUSIVE_CONTENT"
+                    ) && f.severity < Severity::High
                     {
                         f.severity = Severity::High;
                     }
@@ -861,15 +916,23 @@ pub fn check_builtin_examples(pack: &RulePack) -> Vec<String> {
         verticals: &[],
     };
     for r in &pack.rules {
-        if r.def.kind != crate::rulepack::RuleKind::Builtin || !r.def.family.starts_with("template.") {
+        if r.def.kind != crate::rulepack::RuleKind::Builtin
+            || !r.def.family.starts_with("template.")
+        {
             continue;
         }
-        for (positive, list) in [(true, &r.def.examples.positive), (false, &r.def.examples.negative)] {
+        for (positive, list) in [
+            (true, &r.def.examples.positive),
+            (false, &r.def.examples.negative),
+        ] {
             for ex in list {
                 let t: Template = match serde_json::from_str(ex) {
                     Ok(t) => t,
                     Err(e) => {
-                        failures.push(format!("{}: rule `{}`: example is not a template: {e}", r.source, r.def.id));
+                        failures.push(format!(
+                            "{}: rule `{}`: example is not a template: {e}",
+                            r.source, r.def.id
+                        ));
                         continue;
                     }
                 };

@@ -280,7 +280,11 @@ mod tests {
     #[test]
     fn reads_a_minimal_folder_and_notes_gaps() {
         let d = tempfile::tempdir().unwrap();
-        write(d.path(), "waba.json", r#"{"id": "1022", "name": "Acme", "account_review_status": "APPROVED"}"#);
+        write(
+            d.path(),
+            "waba.json",
+            r#"{"id": "1022", "name": "Acme", "account_review_status": "APPROVED"}"#,
+        );
         write(
             d.path(),
             "message_templates.json",
@@ -291,7 +295,11 @@ mod tests {
             "phone_numbers.json",
             r#"{"data": [{"id": "1", "quality_rating": "GREEN"}, {"id": "2", "quality_rating": "PURPLE"}]}"#,
         );
-        write(d.path(), "business_profile/1.json", r#"{"data": [{"about": "hi", "websites": ["https://a.example"]}]}"#);
+        write(
+            d.path(),
+            "business_profile/1.json",
+            r#"{"data": [{"about": "hi", "websites": ["https://a.example"]}]}"#,
+        );
         let s = collect("acme", None, d.path()).unwrap();
         assert_eq!(s.waba_id, "1022");
         assert_eq!(s.templates.len(), 2);
@@ -303,7 +311,11 @@ mod tests {
     #[test]
     fn malformed_file_names_path_line_and_column() {
         let d = tempfile::tempdir().unwrap();
-        write(d.path(), "waba.json", "{\n  \"id\": \"1\",\n  \"name\": \n}");
+        write(
+            d.path(),
+            "waba.json",
+            "{\n  \"id\": \"1\",\n  \"name\": \n}",
+        );
         let err = collect("acme", None, d.path()).unwrap_err().to_string();
         assert!(err.contains("waba.json"), "{err}");
         assert!(err.contains("line 4"), "{err}");
@@ -311,7 +323,9 @@ mod tests {
 
     #[test]
     fn missing_folder_is_a_clear_error() {
-        let err = collect("acme", None, Path::new("/nonexistent/exports")).unwrap_err().to_string();
+        let err = collect("acme", None, Path::new("/nonexistent/exports"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("acme"), "{err}");
         assert!(err.contains("/nonexistent/exports"), "{err}");
     }

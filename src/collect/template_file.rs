@@ -20,9 +20,13 @@ pub enum TemplateFileError {
         path: String,
         source: std::io::Error,
     },
-    #[error("{path}: file is empty (expected a message_templates page {{\"data\": [...]}}, an array of templates, or one template object)")]
+    #[error(
+        "{path}: file is empty (expected a message_templates page {{\"data\": [...]}}, an array of templates, or one template object)"
+    )]
     Empty { path: String },
-    #[error("{path}: not valid UTF-8 at line {line}, column {column} (byte {byte}); save the export as UTF-8")]
+    #[error(
+        "{path}: not valid UTF-8 at line {line}, column {column} (byte {byte}); save the export as UTF-8"
+    )]
     Utf8 {
         path: String,
         line: usize,
@@ -151,7 +155,6 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-
 /// `[template, template, ...]`
 struct TemplatesVisitor<'a> {
     sink: &'a mut dyn FnMut(Template),
@@ -262,12 +265,24 @@ mod tests {
 
     #[test]
     fn all_shapes_are_read() {
-        assert_eq!(names(&format!("{{\"data\":[{T1},{T2}],\"paging\":{{\"cursors\":{{}}}}}}")).unwrap(), ["a", "b"]);
-        assert_eq!(names(&format!("{{\"paging\":{{}},\"data\":[{T1}]}}")).unwrap(), ["a"]);
+        assert_eq!(
+            names(&format!(
+                "{{\"data\":[{T1},{T2}],\"paging\":{{\"cursors\":{{}}}}}}"
+            ))
+            .unwrap(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            names(&format!("{{\"paging\":{{}},\"data\":[{T1}]}}")).unwrap(),
+            ["a"]
+        );
         assert_eq!(names(&format!("[{T1},{T2}]")).unwrap(), ["a", "b"]);
         assert_eq!(names(T1).unwrap(), ["a"]);
         assert_eq!(
-            names(&format!("[{{\"data\":[{T1}]}},{{\"data\":[{T2}],\"paging\":{{}}}}]")).unwrap(),
+            names(&format!(
+                "[{{\"data\":[{T1}]}},{{\"data\":[{T2}],\"paging\":{{}}}}]"
+            ))
+            .unwrap(),
             ["a", "b"]
         );
         assert_eq!(names("[]").unwrap(), Vec::<String>::new());
@@ -276,8 +291,13 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let err = names("{\"data\": [\n {\"name\": \"a\",}\n]}").unwrap_err().to_string();
-        assert!(err.starts_with("t.json: invalid JSON at line 2, column"), "{err}");
+        let err = names("{\"data\": [\n {\"name\": \"a\",}\n]}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("t.json: invalid JSON at line 2, column"),
+            "{err}"
+        );
         let err = names("  \n ").unwrap_err().to_string();
         assert!(err.contains("file is empty"), "{err}");
         let err = names("42").unwrap_err().to_string();
@@ -293,7 +313,12 @@ mod tests {
         let mut bytes = b"[{\"name\": \"caf".to_vec();
         bytes.push(0xE9);
         bytes.extend_from_slice(b"\"}]");
-        let err = parse_templates(Path::new("x.json"), &bytes, |_| {}).unwrap_err().to_string();
-        assert!(err.contains("not valid UTF-8 at line 1, column 15"), "{err}");
+        let err = parse_templates(Path::new("x.json"), &bytes, |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not valid UTF-8 at line 1, column 15"),
+            "{err}"
+        );
     }
 }

@@ -138,7 +138,9 @@ fn lint_file(
     ctx: &TemplateContext<'_>,
     format: OutputFormat,
 ) -> Result<Chunk, CmdError> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Template>)>(workers * 2);
     let work_rx = std::sync::Mutex::new(work_rx);
     std::thread::scope(|scope| {
@@ -203,7 +205,12 @@ fn lint_file(
     })
 }
 
-fn lint_batch(file: &Path, batch: &[Template], ctx: &TemplateContext<'_>, format: OutputFormat) -> Chunk {
+fn lint_batch(
+    file: &Path,
+    batch: &[Template],
+    ctx: &TemplateContext<'_>,
+    format: OutputFormat,
+) -> Chunk {
     let mut c = Chunk {
         templates: batch.len(),
         ..Chunk::default()
@@ -240,13 +247,22 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn write_text(out: &mut impl Write, file: &Path, t: &Template, fs: &[Finding]) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    file: &Path,
+    t: &Template,
+    fs: &[Finding],
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{}: {} ({}) {}",
         file.display(),
         display_name(t),
-        if t.language.is_empty() { "?" } else { &t.language },
+        if t.language.is_empty() {
+            "?"
+        } else {
+            &t.language
+        },
         t.category.as_deref().unwrap_or("?")
     )?;
     for f in fs {
@@ -291,5 +307,9 @@ fn write_md(out: &mut impl Write, t: &Template, fs: &[Finding]) -> std::io::Resu
 }
 
 fn display_name(t: &Template) -> &str {
-    if t.name.is_empty() { "(unnamed)" } else { &t.name }
+    if t.name.is_empty() {
+        "(unnamed)"
+    } else {
+        &t.name
+    }
 }

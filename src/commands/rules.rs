@@ -34,11 +34,19 @@ pub fn rules(args: &RulesArgs) -> CmdResult {
                 pack.rules.len(),
                 pack.patterns.len(),
                 pack.languages.len(),
-                pack.languages.iter().cloned().collect::<Vec<_>>().join(", "),
+                pack.languages
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 pack.name,
                 pack.version,
                 pack.digest,
-                if all.is_empty() { "all examples pass" } else { "examples FAIL" }
+                if all.is_empty() {
+                    "all examples pass"
+                } else {
+                    "examples FAIL"
+                }
             )?;
             if !all.is_empty() {
                 return Ok(Outcome::Policy);
@@ -52,10 +60,19 @@ fn load(args: &RulesArgs) -> Result<RulePack, CmdError> {
     match &args.config {
         Some(path) => {
             let cfg = Config::load(path)?;
-            let extra: Vec<_> = cfg.rules.extra_dirs.iter().map(|d| cfg.resolve(d)).collect();
+            let extra: Vec<_> = cfg
+                .rules
+                .extra_dirs
+                .iter()
+                .map(|d| cfg.resolve(d))
+                .collect();
             Ok(RulePack::load(&cfg.rules, args.rules.as_deref(), &extra)?)
         }
-        None => Ok(RulePack::load(&Default::default(), args.rules.as_deref(), &[])?),
+        None => Ok(RulePack::load(
+            &Default::default(),
+            args.rules.as_deref(),
+            &[],
+        )?),
     }
 }
 
@@ -95,7 +112,10 @@ fn list(out: &mut impl Write, pack: &RulePack, format: OutputFormat) -> std::io:
             writeln!(out)
         }
         OutputFormat::Md => {
-            writeln!(out, "| id | family | severity | languages | title |\n|---|---|---|---|---|")?;
+            writeln!(
+                out,
+                "| id | family | severity | languages | title |\n|---|---|---|---|---|"
+            )?;
             for r in rules {
                 writeln!(
                     out,
@@ -154,11 +174,23 @@ fn explain(out: &mut impl Write, pack: &RulePack, r: &Rule) -> std::io::Result<(
             String::new()
         }
     )?;
-    writeln!(out, "enabled:     {}", if r.enabled { "yes" } else { "no (rules.disable)" })?;
+    writeln!(
+        out,
+        "enabled:     {}",
+        if r.enabled {
+            "yes"
+        } else {
+            "no (rules.disable)"
+        }
+    )?;
     writeln!(
         out,
         "kind:        {}",
-        if d.kind == RuleKind::Builtin { "builtin (logic in wabaguard, parameters in the pack)" } else { "pattern" }
+        if d.kind == RuleKind::Builtin {
+            "builtin (logic in wabaguard, parameters in the pack)"
+        } else {
+            "pattern"
+        }
     )?;
     writeln!(out, "languages:   {}", languages(r))?;
     if let Some(i) = pack.rule_index(&d.id) {
@@ -169,7 +201,11 @@ fn explain(out: &mut impl Write, pack: &RulePack, r: &Rule) -> std::io::Result<(
         }
     }
     if !d.applies_to.is_empty() {
-        writeln!(out, "applies to:  templates declared {}", d.applies_to.join(", "))?;
+        writeln!(
+            out,
+            "applies to:  templates declared {}",
+            d.applies_to.join(", ")
+        )?;
     }
     if let Some(s) = &d.suggest {
         writeln!(out, "suggests:    {s}")?;
@@ -181,7 +217,11 @@ fn explain(out: &mut impl Write, pack: &RulePack, r: &Rule) -> std::io::Result<(
         writeln!(out, "aliases:     {}", d.aliases.join(", "))?;
     }
     if !d.params.is_empty() {
-        writeln!(out, "parameters:  {}", d.params.to_string().trim().replace('\n', ", "))?;
+        writeln!(
+            out,
+            "parameters:  {}",
+            d.params.to_string().trim().replace('\n', ", ")
+        )?;
     }
     writeln!(out, "defined in:  {}", r.source)?;
     writeln!(out, "\nWhat it finds\n  {}", wrap(d.description.trim()))?;

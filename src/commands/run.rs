@@ -29,7 +29,10 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
         .count();
     let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
     let dir = report::write_run(&mut report, &out_dir).map_err(|e| {
-        CmdError(format!("cannot write reports to {}: {e}", out_dir.display()))
+        CmdError(format!(
+            "cannot write reports to {}: {e}",
+            out_dir.display()
+        ))
     })?;
     if !g.quiet {
         print_summary(&report, &dir);

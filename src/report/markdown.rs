@@ -13,7 +13,13 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(
         s,
         "Run `{}` · generated {} · {} {} · rules {} {} (digest `{}`)\n",
-        r.run_id, r.generated_at, r.tool.name, r.tool.version, r.rules.pack, r.rules.version, r.rules.digest
+        r.run_id,
+        r.generated_at,
+        r.tool.name,
+        r.tool.version,
+        r.rules.pack,
+        r.rules.version,
+        r.rules.digest
     );
     let _ = writeln!(s, "## Overview\n");
     let _ = writeln!(
@@ -22,7 +28,11 @@ pub fn render(r: &Report) -> String {
     );
     for a in &r.accounts {
         if a.status == AccountStatus::Failed {
-            let _ = writeln!(s, "| {} | **not audited** | – | – | – | – | – | – |", esc(&a.name));
+            let _ = writeln!(
+                s,
+                "| {} | **not audited** | – | – | – | – | – | – |",
+                esc(&a.name)
+            );
             continue;
         }
         let c = &a.summary;
@@ -48,7 +58,11 @@ pub fn render(r: &Report) -> String {
 
 fn account(s: &mut String, a: &AccountReport) {
     let _ = writeln!(s, "## {}\n", esc(&a.name));
-    let waba = if a.waba_id.is_empty() { "unknown" } else { &a.waba_id };
+    let waba = if a.waba_id.is_empty() {
+        "unknown"
+    } else {
+        &a.waba_id
+    };
     let _ = writeln!(
         s,
         "WABA `{}` · source: {} · {} templates · {} phone numbers\n",
@@ -127,14 +141,23 @@ fn finding(s: &mut String, f: &Finding) {
         Origin::Meta => " · *signal from Meta*",
         Origin::Heuristic => "",
     };
-    let _ = writeln!(s, "- **{}** — {}  ", esc(&f.subject.label()), esc(&f.message));
+    let _ = writeln!(
+        s,
+        "- **{}** — {}  ",
+        esc(&f.subject.label()),
+        esc(&f.message)
+    );
     if let Some(ev) = &f.evidence {
         let _ = writeln!(s, "  Evidence: “{}”  ", esc(ev));
     }
     if !f.remediation.is_empty() {
         let _ = writeln!(s, "  *Fix:* {}  ", esc(&f.remediation));
     }
-    let _ = writeln!(s, "  `{}` · `{}` · fingerprint `{}`{}", f.check, f.rule, f.fingerprint, origin);
+    let _ = writeln!(
+        s,
+        "  `{}` · `{}` · fingerprint `{}`{}",
+        f.check, f.rule, f.fingerprint, origin
+    );
 }
 
 fn title(s: Severity) -> &'static str {
