@@ -38,7 +38,15 @@ impl Rng {
     }
 }
 
-const LANGS: &[(&str, &[&str], &[&str], &[&str])] = &[
+/// (language, utility bodies, marketing bodies, restricted bodies)
+type LangCorpus = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const LANGS: &[LangCorpus] = &[
     (
         "en_US",
         &[

@@ -274,10 +274,8 @@ fn write_text(
             f.rule,
             f.message
         )?;
-        if f.severity >= Severity::Medium {
-            if !f.remediation.is_empty() {
-                writeln!(out, "  {:<8} fix: {}", "", f.remediation)?;
-            }
+        if f.severity >= Severity::Medium && !f.remediation.is_empty() {
+            writeln!(out, "  {:<8} fix: {}", "", f.remediation)?;
         }
     }
     Ok(())
