@@ -66,6 +66,29 @@ wabaguard lint-templates message_templates.json\n  wabaguard lint-templates --fo
     LintTemplates(LintArgs),
     /// List and explain the rules in force.
     Rules(RulesArgs),
+    /// Enforcement stage, cause of a block or lock (131031), evidence and runbook for one account.
+    #[command(
+        after_help = "Collects the account like `run` (nothing is written) and prints where it is on Meta's \
+enforcement ladder (none, warning, temporary_block, locked), and for a block or lock which cause applies \
+(policy enforcement or a two-step verification PIN mismatch), the evidence, and the runbook with the WABA id, \
+phone number id, error code and timestamps filled in.\n\nSet WABAGUARD_NOW=2026-11-25T00:00:00Z to judge an export as of its date.\n\n\
+Exit codes: 0 = diagnosed (whatever the stage), 2 = could not run (bad config, unknown account, unreadable export).\n\n\
+Examples:\n  wabaguard diagnose --account casa-verde\n  wabaguard diagnose --account casa-verde --format json | jq .diagnosis.cause"
+    )]
+    Diagnose(DiagnoseArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The account's `name` in the config.
+    #[arg(long, value_name = "NAME")]
+    pub account: String,
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Output format (`md` prints the same as `text`, with Markdown runbooks).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use chrono::Utc;
-
 use super::{CmdError, CmdResult, Outcome};
 use crate::audit;
 use crate::cli::{GlobalArgs, RunArgs};
@@ -21,13 +19,13 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
         )));
     }
     let pack = load_pack(&cfg)?;
-    let mut report = audit::audit(&cfg, &pack, Utc::now());
+    let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
+    let mut report = audit::audit_with_history(&cfg, &pack, super::now()?, Some(&out_dir));
     let audited = report
         .accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Audited)
         .count();
-    let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
     let dir = report::write_run(&mut report, &out_dir).map_err(|e| {
         CmdError(format!(
             "cannot write reports to {}: {e}",

@@ -226,7 +226,7 @@ pub struct TemplateCategoryUpdate {
 }
 
 /// Send statistics aggregated from the account's send log while reading it
-/// (the rows themselves are not kept): hourly buckets per phone number,
+/// (the rows themselves are not kept): 10-minute buckets per phone number,
 /// per-code totals, the last successful send per number.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SendStats {
@@ -240,7 +240,7 @@ pub struct SendStats {
     pub first: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<i64>,
-    /// Sorted by (hour, phone number id).
+    /// Sorted by (start, phone number id).
     #[serde(default)]
     pub buckets: Vec<SendBucket>,
     /// Per error code.
@@ -251,11 +251,14 @@ pub struct SendStats {
     pub last_ok: BTreeMap<String, i64>,
 }
 
-/// One hour of one phone number's sends.
+/// Width of a send-statistics bucket: windows are exact to this.
+pub const BUCKET_SECS: i64 = 600;
+
+/// Ten minutes of one phone number's sends.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SendBucket {
-    /// Start of the hour (unix seconds, UTC).
-    pub hour: i64,
+    /// Start of the bucket (unix seconds, UTC, a multiple of [`BUCKET_SECS`]).
+    pub start: i64,
     pub phone_number_id: String,
     pub rows: u64,
     /// Rows with an error code or status `failed`.
@@ -280,17 +283,17 @@ impl SendStats {
         self.rows += 1;
         self.first = Some(self.first.map_or(ts, |f| f.min(ts)));
         self.last = Some(self.last.map_or(ts, |l| l.max(ts)));
-        let hour = ts.div_euclid(3600) * 3600;
+        let start = ts.div_euclid(BUCKET_SECS) * BUCKET_SECS;
         let failed = error_code.is_some() || status.eq_ignore_ascii_case("failed");
         let i = match self.buckets.binary_search_by(|b| {
-            (b.hour, b.phone_number_id.as_str()).cmp(&(hour, phone_number_id))
+            (b.start, b.phone_number_id.as_str()).cmp(&(start, phone_number_id))
         }) {
             Ok(i) => i,
             Err(i) => {
                 self.buckets.insert(
                     i,
                     SendBucket {
-                        hour,
+                        start,
                         phone_number_id: phone_number_id.to_owned(),
                         ..SendBucket::default()
                     },
@@ -326,12 +329,14 @@ impl SendStats {
         }
     }
 
-    /// Rows and rows per code in `(from, to]`, optionally for one number.
+    /// Rows and rows per code between `from` and `to` (to [`BUCKET_SECS`]),
+    /// optionally for one number.
     pub fn window(&self, from: i64, to: i64, number: Option<&str>) -> WindowCounts {
         let mut w = WindowCounts::default();
-        // Buckets are hourly; a bucket belongs to the window when its hour starts in it.
+        // A bucket belongs to the window when it starts in `[from, to)`, so
+        // adjacent windows never share a bucket.
         for b in &self.buckets {
-            if b.hour + 3599 <= from || b.hour > to {
+            if b.start < from || b.start >= to {
                 continue;
             }
             if number.is_some_and(|n| n != b.phone_number_id) {
@@ -526,12 +531,12 @@ mod tests {
         s.add(t0 + 10, "1", "failed", Some(131_049));
         s.add(t0 + 7200, "2", "failed", Some(131_048));
         assert_eq!(s.rows, 3);
-        let w = s.window(t0 - 1, t0 + 86_400, None);
+        let w = s.window(t0 - 600, t0 + 86_400, None);
         assert_eq!(
             (w.rows, w.failed, w.count(131_049), w.count(131_048)),
             (3, 2, 1, 1)
         );
-        let w1 = s.window(t0 - 1, t0 + 86_400, Some("2"));
+        let w1 = s.window(t0 - 600, t0 + 86_400, Some("2"));
         assert_eq!((w1.rows, w1.count(131_048)), (1, 1));
         assert_eq!(s.codes[&131_049].phone_number_ids.len(), 1);
         assert_eq!(s.last_ok["1"], t0);
