@@ -456,8 +456,7 @@ impl Ctx<'_> {
             {
                 f.evidence = Some(format!("{kind} {id}: can_send_message = {state}"));
                 if !solutions.is_empty() {
-                    f.remediation =
-                        format!("Meta suggests: {} {}", solutions.join(" "), f.remediation);
+                    f.remediation = format!("Meta suggests: {}", solutions.join(" "));
                 }
                 f.details.insert("entity_type".into(), json!(kind));
                 f.details.insert("entity_id".into(), json!(id));
@@ -1053,11 +1052,12 @@ impl Ctx<'_> {
                     });
                 }
             }
-            if let Some(f) = em.emit(
+            // The error codes are Meta's own answer to the sends.
+            if let Some(f) = meta(em.emit(
                 id,
                 Subject::new(SubjectKind::SendLog).with_name(code.to_string()),
                 msg,
-            ) {
+            )) {
                 f.evidence = Some(format!(
                     "{}: first {}, last {}, numbers {}",
                     stats.file,

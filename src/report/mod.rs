@@ -328,7 +328,10 @@ fn describe(key: &str, check: &str, n: usize, titles: &BTreeMap<String, String>)
                 if n == 1 { "s" } else { "" }
             )
         } else {
-            format!("{n} {declared} template{s} that belong in {suggested}")
+            format!(
+                "{n} {declared} template{s} belong{} in {suggested}",
+                if n == 1 { "s" } else { "" }
+            )
         };
     }
     if let Some(rule) = key.strip_prefix("rule|") {
