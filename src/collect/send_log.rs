@@ -130,7 +130,7 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
+        .from_reader(CrLf::new(reader));
     let headers = rdr
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
@@ -183,6 +183,62 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
         }
     }
     Ok(out)
+}
+
+/// Turns CRLF line ends into LF while streaming: the csv crate reports the
+/// line of a record one too low after CRLF line ends, and line numbers are
+/// how bad rows are named.
+struct CrLf<R> {
+    inner: R,
+    /// A `\r` held back from the previous read (it may precede a `\n`).
+    pending_cr: bool,
+}
+
+impl<R: Read> CrLf<R> {
+    fn new(inner: R) -> Self {
+        CrLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let start = usize::from(self.pending_cr);
+            if start == 1 {
+                buf[0] = b'\r';
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            if n == 0 {
+                // End of input: a held-back `\r` is emitted as it was.
+                self.pending_cr = false;
+                return Ok(start);
+            }
+            let end = start + n;
+            let mut w = 0;
+            for r in 0..end {
+                let b = buf[r];
+                if b == b'\r' && r + 1 < end && buf[r + 1] == b'\n' {
+                    continue;
+                }
+                buf[w] = b;
+                w += 1;
+            }
+            // A `\r` at the very end may be the first half of a CRLF.
+            self.pending_cr = w > 0 && buf[w - 1] == b'\r';
+            if self.pending_cr {
+                w -= 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -265,6 +321,41 @@ mod tests {
         let note = r.note().unwrap();
         assert!(note.contains("line 4: timestamp `yesterday`"), "{note}");
         assert!(note.contains("line 5: error_code `13x`"), "{note}");
+    }
+
+    #[test]
+    fn crlf_and_bom_keep_line_numbers_right() {
+        for text in [
+            "timestamp,phone_number_id,status,error_code\r\n1795514400,1,sent,\r\nbad,1,sent,\r\n",
+            "\u{feff}timestamp,phone_number_id,status,error_code\n1795514400,1,sent,\nbad,1,sent,\n",
+        ] {
+            let r = parse_csv(text.as_bytes()).unwrap();
+            assert_eq!(
+                r.bad.iter().map(|b| b.0).collect::<Vec<_>>(),
+                [3],
+                "{text:?}"
+            );
+            assert_eq!(r.stats.rows, 1);
+        }
+        // A CRLF split across reads, one byte at a time.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.split_first() {
+                    Some((b, rest)) if !buf.is_empty() => {
+                        buf[0] = *b;
+                        self.0 = rest;
+                        Ok(1)
+                    }
+                    _ => Ok(0),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        CrLf::new(OneByte(b"a\r\nb\rc\r"))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"a\nb\rc\r");
     }
 
     #[test]
