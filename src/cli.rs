@@ -15,7 +15,7 @@ use crate::checks::Severity;
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
 2 = could not run (bad config, unreadable input).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard rules explain tpl.mkt.discount"
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount"
 )]
 pub struct Cli {
     #[command(flatten)]

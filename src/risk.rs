@@ -15,8 +15,11 @@
 //! 3. families combine the same way, separately per origin; the heuristic
 //!    part is capped at 0.70, so heuristics alone never reach `critical`:
 //!    `score = 100 × (1 − (1 − min(H, 0.70)) × (1 − M))`;
-//! 4. Meta's enforcement dominates: stage `locked` sets the score to 100,
-//!    `temporary_block` raises it to at least 90, `warning` to at least 50;
+//! 4. Meta's enforcement dominates: the stage puts the score in its band —
+//!    `none` 0–74, `warning` 50–89, `temporary_block` 90–99, `locked` 100
+//!    (raised to the band's floor, cut at its ceiling), so only an account
+//!    on the enforcement ladder can score in the critical range and a block
+//!    or lock always outranks any number of findings;
 //! 5. level: ≥ 75 critical, ≥ 50 high, ≥ 25 medium, else low — never below
 //!    `high` when a critical finding exists or the stage is `warning`, never
 //!    below `medium` when a high one does, always `critical` when blocked or
@@ -257,13 +260,13 @@ pub fn family_cap(check: &str) -> f64 {
 /// The most wabaguard's heuristics together can contribute.
 pub const HEURISTIC_CAP: f64 = 0.70;
 
-/// Score floors by stage.
-pub fn stage_floor(stage: Stage) -> u8 {
+/// The score band of each stage: `(floor, ceiling)`.
+pub fn stage_band(stage: Stage) -> (u8, u8) {
     match stage {
-        Stage::None => 0,
-        Stage::Warning => 50,
-        Stage::TemporaryBlock => 90,
-        Stage::Locked => 100,
+        Stage::None => (0, 74),
+        Stage::Warning => (50, 89),
+        Stage::TemporaryBlock => (90, 99),
+        Stage::Locked => (100, 100),
     }
 }
 
@@ -284,7 +287,8 @@ pub fn score(findings: &[Finding], stage: Stage) -> (u8, Level) {
     }
     let h = (1.0 - keep_h).min(HEURISTIC_CAP);
     let raw = 100.0 * (1.0 - (1.0 - h) * keep_m);
-    let score = (raw.round().clamp(0.0, 100.0) as u8).max(stage_floor(stage));
+    let (floor, ceiling) = stage_band(stage);
+    let score = (raw.round().clamp(0.0, 100.0) as u8).clamp(floor, ceiling);
     let mut level = match score {
         75.. => Level::Critical,
         50..=74 => Level::High,
@@ -1100,18 +1104,33 @@ mod tests {
             .map(|c| f(c, Severity::Critical))
             .collect();
         v.push(m("account.health", Severity::Critical));
+        assert_eq!(score(&v, Stage::Warning), (88, Level::Critical));
+        // Without enforcement the band ends at 74.
         let r = assess(&v);
-        assert_eq!((r.score, r.level), (88, Level::Critical));
+        assert_eq!((r.score, r.level), (74, Level::High));
         assert_eq!(r.drivers[0].origin, Origin::Meta);
     }
 
     #[test]
-    fn stage_floors_dominate_the_score() {
+    fn the_stage_sets_the_score_band() {
         let low = [f("profile.incomplete", Severity::Low)];
         assert_eq!(score(&low, Stage::Locked), (100, Level::Critical));
         assert_eq!(score(&low, Stage::TemporaryBlock), (90, Level::Critical));
         assert_eq!(score(&low, Stage::Warning), (50, Level::High));
         assert_eq!(score(&low, Stage::None), (2, Level::Low));
+        // Many of Meta's high signals, but no enforcement: at most 74 (high).
+        let many: Vec<Finding> = [
+            "account.health",
+            "number.quality",
+            "number.limit",
+            "account.violation",
+        ]
+        .iter()
+        .flat_map(|c| [m(c, Severity::High), m(c, Severity::High)])
+        .collect();
+        assert_eq!(score(&many, Stage::None), (74, Level::High));
+        assert_eq!(score(&many, Stage::Warning), (89, Level::Critical));
+        assert_eq!(score(&many, Stage::TemporaryBlock), (94, Level::Critical));
     }
 
     #[test]

@@ -105,6 +105,13 @@ fn print_summary(r: &Report, dir: &Path) {
             a.templates
         );
         let _ = writeln!(out, "  {:<width$}  {}", "", a.headline);
+        if let Some(e) = a
+            .executive
+            .as_ref()
+            .filter(|e| e.stage != crate::risk::Stage::None)
+        {
+            let _ = writeln!(out, "  {:<width$}  stage: {}", "", e.stage_sentence);
+        }
     }
     let _ = writeln!(out, "Reports: {}", dir.join("report.md").display());
     let _ = writeln!(out, "         {}", dir.join("report.json").display());
