@@ -479,7 +479,7 @@ pub fn infer(snap: &Snapshot, now: i64) -> Inference {
                 continue;
             };
             let text = format!(
-                "error {code} ({}) ×{} in the send log in the last 7 days, {} to {}, phone number(s) {}{} ({})",
+                "error {code} ({}) ×{} in the send log in the last 7 days, {} to {}, phone number(s) {}{}",
                 code_title(code),
                 b.count_7d,
                 ts(b.first),
@@ -490,7 +490,6 @@ pub fn infer(snap: &Snapshot, now: i64) -> Inference {
                 } else {
                     "; no successful send since"
                 },
-                stats.file
             );
             let e = Evidence::new("send_log", Some(b.last), text);
             if code == codes::TEMP_BLOCKED {
@@ -869,6 +868,8 @@ pub fn diagnose(snap: &Snapshot, inf: &Inference) -> Diagnosis {
             inf.pin.iter().chain(&inf.policy).cloned().collect(),
         ),
     };
+    // The summary names what points to the cause (not the block itself).
+    let key: Vec<String> = evidence.iter().take(2).map(|e| e.text.clone()).collect();
     let mut evidence = evidence;
     // The observation of the block itself always belongs to the evidence.
     for e in inf
@@ -893,28 +894,21 @@ pub fn diagnose(snap: &Snapshot, inf: &Inference) -> Diagnosis {
         .error_code
         .map(|c| format!("error {c}"))
         .unwrap_or_else(|| "the block".into());
-    let lead = evidence
-        .iter()
-        .find(|e| e.source != "send_log" && e.source != "health_status")
-        .or(evidence.first())
-        .map(|e| e.text.clone());
-    let summary = match (cause, lead) {
-        (Cause::Unknown, _) => format!(
-            "{} {}: no violation on record and no sign of a PIN problem, so the cause is not identified; check both",
-            match inf.stage {
-                Stage::Locked => "Locked",
-                _ => "Blocked",
-            },
-            code
+    let summary = match cause {
+        Cause::Unknown => format!(
+            "{} ({code}): no violation on record and no sign of a PIN problem, so the cause is not identified; check both",
+            capitalised(inf.stage.words()),
         ),
-        (c, Some(l)) => {
-            format!("{} by {}: {l}", capitalised(inf.stage.words()), c.words())
-                + &format!(" ({code})")
-        }
-        (c, None) => format!(
+        c if key.is_empty() => format!(
             "{} by {} ({code})",
             capitalised(inf.stage.words()),
             c.words()
+        ),
+        c => format!(
+            "{} by {} ({code}): {}",
+            capitalised(inf.stage.words()),
+            c.words(),
+            key.join("; ")
         ),
     };
     Diagnosis {

@@ -1171,9 +1171,10 @@ impl Ctx<'_> {
                     "acct.pin.lock-signature",
                     account("two_step_pin"),
                     format!(
-                        "131031 began on {} within {} days after {}, and no policy violation is on record: the lock looks like a two-step PIN mismatch",
+                        "131031 began on {} within {} day{} after {}, and no policy violation is on record: the lock looks like a two-step PIN mismatch",
                         ts(sig.first_lock),
-                        sig.days_after,
+                        sig.days_after.max(1),
+                        if sig.days_after > 1 { "s" } else { "" },
                         sig.trigger
                     ),
                 ) {

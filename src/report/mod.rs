@@ -438,8 +438,13 @@ fn stage_sentence(a: &AccountReport) -> String {
                 .as_ref()
                 .map(|d| format!(" Cause: {}.", d.cause.words()))
                 .unwrap_or_default();
+            let seen = r
+                .stage_evidence
+                .first()
+                .map(|e| format!(": {}", e.text))
+                .unwrap_or_default();
             format!(
-                "{what}.{cause} Run `wabaguard diagnose --account {}` for the evidence and the runbook.",
+                "{what}{seen}.{cause} Run `wabaguard diagnose --account {}` for the evidence and the runbook.",
                 a.name
             )
         }
