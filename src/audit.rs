@@ -2,6 +2,9 @@
 //! Report. Writing the report is separate (`report::write_run`), so the gate
 //! and tests can use the Report without touching the disk.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use chrono::{DateTime, Utc};
 use tracing::{info, info_span, warn};
 
@@ -10,11 +13,23 @@ use crate::collect::{self, CollectError, CollectOptions};
 use crate::config::{AccountConfig, Config};
 use crate::report::{AccountReport, Report, RulesInfo, run_id};
 use crate::rulepack::RulePack;
-use crate::snapshot::{Snapshot, SourceKind};
+use crate::snapshot::{NumberState, Snapshot, SourceKind};
 
 /// Audits every configured account. Accounts that cannot be collected are
-/// reported as failed; the others are still audited.
+/// reported as failed; the others are still audited. The previous run is
+/// read from the config's reports folder.
 pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
+    audit_with_history(cfg, pack, now, Some(&cfg.reports_dir()))
+}
+
+/// Like [`audit`], comparing with the newest run under `reports_dir` (when
+/// given and present): messaging-limit downgrades need the previous state.
+pub fn audit_with_history(
+    cfg: &Config,
+    pack: &RulePack,
+    now: DateTime<Utc>,
+    reports_dir: Option<&Path>,
+) -> Report {
     let accounts: Vec<&AccountConfig> = cfg.accounts.iter().collect();
     let collected = collect::collect_all(cfg, &accounts, &CollectOptions::default());
     audit_collected(
@@ -25,18 +40,29 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
             .into_iter()
             .map(|r| r.map(|c| c.snapshot))
             .collect(),
+        reports_dir,
     )
 }
 
 /// Checks already-collected accounts: `snapshots[i]` is the collection result
 /// of `cfg.accounts[i]`. Collection and checking are separate so `run` can
 /// collect every account in parallel first and keep what was collected.
+/// `reports_dir` holds the previous runs (for run-to-run comparisons).
 pub fn audit_collected(
     cfg: &Config,
     pack: &RulePack,
     now: DateTime<Utc>,
     snapshots: Vec<Result<Snapshot, CollectError>>,
+    reports_dir: Option<&Path>,
 ) -> Report {
+    let previous = reports_dir
+        .map(crate::report::previous::previous_numbers)
+        .unwrap_or_default();
+    let titles: BTreeMap<String, String> = pack
+        .rules
+        .iter()
+        .map(|r| (r.def.id.clone(), r.def.title.clone()))
+        .collect();
     let rid = run_id(now);
     let span = info_span!("run", run_id = %rid);
     let _enter = span.enter();
@@ -49,10 +75,6 @@ pub fn audit_collected(
             digest: pack.digest.clone(),
         },
     );
-    let ctx = CheckContext {
-        pack,
-        mask_phones: cfg.reports.mask_phone_numbers,
-    };
     for (account, collected) in cfg.accounts.iter().zip(snapshots) {
         let span = info_span!("account", account = %account.name);
         let _enter = span.enter();
@@ -63,21 +85,32 @@ pub fn audit_collected(
         };
         match collected {
             Ok(snapshot) => {
+                let ctx = CheckContext {
+                    pack,
+                    mask_phones: cfg.reports.mask_phone_numbers,
+                    now,
+                    previous_numbers: previous.get(&account.name).map(Vec::as_slice),
+                };
                 let findings = checks::run_all(&snapshot, &ctx);
+                let risk = crate::risk::assess_account(&snapshot, &findings, now);
+                let numbers = number_states(&snapshot, cfg.reports.mask_phone_numbers);
                 info!(
                     templates = snapshot.templates.len(),
                     findings = findings.len(),
                     "account audited"
                 );
-                report.accounts.push(AccountReport::audited(
-                    &snapshot.account,
-                    &snapshot.waba_id,
-                    snapshot.source,
-                    snapshot.templates.len(),
-                    snapshot.phone_numbers.len(),
-                    findings,
-                    snapshot.notes,
-                ));
+                report.accounts.push(
+                    AccountReport::audited(
+                        &snapshot.account,
+                        &snapshot.waba_id,
+                        snapshot.source,
+                        snapshot.templates.len(),
+                        snapshot.phone_numbers.len(),
+                        findings,
+                        snapshot.notes,
+                    )
+                    .with_signals(risk, numbers, &titles),
+                );
             }
             Err(e) => {
                 warn!(error = %e, "account could not be collected");
@@ -91,4 +124,24 @@ pub fn audit_collected(
         }
     }
     report
+}
+
+/// The compact per-number state kept in report.json for the next run.
+pub fn number_states(snapshot: &Snapshot, mask: bool) -> Vec<NumberState> {
+    snapshot
+        .phone_numbers
+        .iter()
+        .filter_map(|n| {
+            Some(NumberState {
+                id: n.id.clone()?,
+                display: n
+                    .display_phone_number
+                    .as_deref()
+                    .map(|d| crate::mask::phone(d, mask)),
+                quality_rating: n.quality_rating.clone(),
+                status: n.status.clone(),
+                messaging_limit: n.messaging_limit().map(str::to_owned),
+            })
+        })
+        .collect()
 }

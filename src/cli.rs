@@ -15,7 +15,7 @@ use crate::checks::Severity;
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
 2 = could not run (bad config, unreadable input, no account could be collected).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot"
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -76,6 +76,16 @@ phone_numbers.json, business_profile/<id>.json, in the Graph API's own JSON shap
 WABAGUARD_TOKEN_ACME=... wabaguard snapshot --config /etc/wabaguard/config.toml --account acme-eu --out /tmp/acme"
     )]
     Snapshot(SnapshotArgs),
+    /// Enforcement stage, cause of a block or lock (131031), evidence and runbook for one account.
+    #[command(
+        after_help = "Collects the account like `run` (nothing is written) and prints where it is on Meta's \
+enforcement ladder (none, warning, temporary_block, locked), and for a block or lock which cause applies \
+(policy enforcement or a two-step verification PIN mismatch), the evidence, and the runbook with the WABA id, \
+phone number id, error code and timestamps filled in.\n\nSet WABAGUARD_NOW=2026-11-25T00:00:00Z to judge an export as of its date.\n\n\
+Exit codes: 0 = diagnosed (whatever the stage), 2 = could not run (bad config, unknown account, unreadable export).\n\n\
+Examples:\n  wabaguard diagnose --account casa-verde\n  wabaguard diagnose --account casa-verde --format json | jq .diagnosis.cause"
+    )]
+    Diagnose(DiagnoseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +99,19 @@ pub struct SnapshotArgs {
     /// Folder to create (must not exist, or be empty).
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// The account's `name` in the config.
+    #[arg(long, value_name = "NAME")]
+    pub account: String,
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+    /// Output format (`md` prints the same as `text`, with Markdown runbooks).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,13 @@ pub struct AccountConfig {
     /// never printed.
     #[serde(default, rename = "token")]
     pub literal_token: Option<RejectedSecret>,
+    /// The business's own send log (CSV or JSON Lines; relative to the config
+    /// file): `timestamp`, `phone_number_id`, `status`, `error_code`.
+    #[serde(default)]
+    pub send_log: Option<PathBuf>,
+    /// `[accounts.two_step]`: where the two-step verification PIN is kept.
+    #[serde(default)]
+    pub two_step: Option<TwoStepConfig>,
 }
 
 impl AccountConfig {
@@ -225,6 +232,50 @@ fn default_page_size() -> u32 {
     100
 }
 
+/// `[accounts.two_step]`: *where* the PIN is kept and when it changed — never
+/// the PIN itself. wabaguard never reads the secret behind `pin_secret`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TwoStepConfig {
+    /// `env:NAME`, `vault:path`, `aws-sm:name`, `gcp-sm:name`, `azure-kv:name`,
+    /// `op:item` (1Password) or `keychain:name`.
+    #[serde(default)]
+    pub pin_secret: Option<String>,
+    /// Date the PIN was last changed (`2026-03-01`).
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub last_rotated: Option<chrono::NaiveDate>,
+    /// Date the number(s) were last registered or re-registered.
+    #[serde(default, deserialize_with = "de_opt_date")]
+    pub registered_at: Option<chrono::NaiveDate>,
+}
+
+/// Secret-store schemes accepted in `pin_secret`.
+pub const PIN_SECRET_SCHEMES: [&str; 7] = [
+    "env", "vault", "aws-sm", "gcp-sm", "azure-kv", "op", "keychain",
+];
+
+/// A TOML date (`2026-03-01`), a datetime, or a string holding either.
+fn de_opt_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum D2 {
+        Toml(toml::value::Datetime),
+        Str(String),
+    }
+    let text = match Option::<D2>::deserialize(d)? {
+        None => return Ok(None),
+        Some(D2::Toml(t)) => t.to_string(),
+        Some(D2::Str(s)) => s,
+    };
+    let day = text.get(..10).unwrap_or(&text);
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .map(Some)
+        .map_err(|_| D::Error::custom(format!("`{text}` is not a date (YYYY-MM-DD)")))
+}
+
 impl Config {
     /// Loads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -275,6 +326,12 @@ impl Config {
             self.validate_account_source(&field, a)?;
         }
         self.validate_graph()?;
+        for (i, a) in self.accounts.iter().enumerate() {
+            if let Some(secret) = a.two_step.as_ref().and_then(|t| t.pin_secret.as_deref()) {
+                validate_pin_secret(secret)
+                    .map_err(|m| self.invalid(format!("accounts[{i}].two_step.pin_secret"), m))?;
+            }
+        }
         for id in self.rules.disable.iter() {
             if id.trim().is_empty() {
                 return Err(self.invalid("rules.disable", "empty rule id"));
@@ -415,6 +472,34 @@ impl Config {
     }
 }
 
+/// Checks that `pin_secret` names a location (`scheme:reference`) and does
+/// not hold a PIN. The message never repeats the value.
+fn validate_pin_secret(secret: &str) -> Result<(), String> {
+    let s = secret.trim();
+    if s.chars().filter(char::is_ascii_digit).count() >= 4
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace() || c == '-')
+    {
+        return Err("looks like a PIN: never put the PIN in the config; store it in a secret store and name its location here, e.g. \"env:WABA_PIN\" or \"vault:secret/whatsapp/pin\"".into());
+    }
+    let Some((scheme, reference)) = s.split_once(':') else {
+        return Err(format!(
+            "expected `scheme:reference` naming where the PIN is kept, with scheme one of {}",
+            PIN_SECRET_SCHEMES.join(", ")
+        ));
+    };
+    if !PIN_SECRET_SCHEMES.contains(&scheme) {
+        return Err(format!(
+            "unknown secret store `{scheme}` (expected one of {})",
+            PIN_SECRET_SCHEMES.join(", ")
+        ));
+    }
+    if reference.trim().is_empty() {
+        return Err(format!("`{scheme}:` needs a name after the colon"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,6 +542,51 @@ mod tests {
             PathBuf::from("/etc/wabaguard/examples/demo")
         );
         assert_eq!(cfg.reports_dir(), PathBuf::from("/etc/wabaguard/reports"));
+    }
+
+    #[test]
+    fn two_step_and_send_log_are_read() {
+        let cfg = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"x\"\nsend_log = \"logs/send.csv\"\n[accounts.two_step]\npin_secret = \"env:WABA_PIN\"\nlast_rotated = 2026-03-01\nregistered_at = \"2026-11-20\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        let a = &cfg.accounts[0];
+        assert_eq!(
+            cfg.resolve(a.send_log.as_deref().unwrap()),
+            PathBuf::from("/etc/w/logs/send.csv")
+        );
+        let t = a.two_step.as_ref().unwrap();
+        assert_eq!(t.pin_secret.as_deref(), Some("env:WABA_PIN"));
+        assert_eq!(t.last_rotated.unwrap().to_string(), "2026-03-01");
+        assert_eq!(t.registered_at.unwrap().to_string(), "2026-11-20");
+    }
+
+    #[test]
+    fn a_pin_in_the_config_is_refused_without_echoing_it() {
+        let err = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"x\"\n[accounts.two_step]\npin_secret = \"482913\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("accounts[0].two_step.pin_secret"), "{err}");
+        assert!(err.contains("looks like a PIN"), "{err}");
+        assert!(!err.contains("482913"), "{err}");
+        let err = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"x\"\n[accounts.two_step]\npin_secret = \"dropbox:pin.txt\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unknown secret store `dropbox`"), "{err}");
+        let err = Config::from_toml_str(
+            "[[accounts]]\nname = \"a\"\nexports = \"x\"\n[accounts.two_step]\nlast_rotated = \"spring\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("spring") && err.contains("line 5"), "{err}");
     }
 
     #[test]

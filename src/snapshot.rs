@@ -11,6 +11,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub mod signals;
+pub use signals::{
+    EventKind, NumberState, SendStats, TwoStep, WebhookEvent, WindowCounts, parse_time, tier_rank,
+};
+
 /// Where a snapshot came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -64,6 +69,15 @@ pub struct Snapshot {
     pub profiles: BTreeMap<String, BusinessProfile>,
     #[serde(default)]
     pub notes: Vec<CollectNote>,
+    /// Webhook events from `events.jsonl`: de-duplicated, ordered by time.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<WebhookEvent>,
+    /// Send statistics aggregated from the account's `send_log`, if configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_stats: Option<SendStats>,
+    /// Where the two-step verification PIN is kept (from the config), if stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_step: Option<TwoStep>,
 }
 
 impl Snapshot {

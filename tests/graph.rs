@@ -433,8 +433,13 @@ async fn unknown_fields_and_enum_values_are_kept_and_not_fatal() {
     assert!(String::from_utf8_lossy(&numbers.1).contains("future_flag"));
     // And the account audits.
     let pack = RulePack::builtin().unwrap();
-    let report =
-        wabaguard::audit::audit_collected(&cfg, &pack, chrono::Utc::now(), vec![Ok(c.snapshot)]);
+    let report = wabaguard::audit::audit_collected(
+        &cfg,
+        &pack,
+        chrono::Utc::now(),
+        vec![Ok(c.snapshot)],
+        None,
+    );
     assert_eq!(report.accounts[0].status, AccountStatus::Audited);
 }
 

@@ -1,6 +1,7 @@
 //! Every rule in the shipped packs carries positive and negative examples;
 //! this runs them all (like ruff's per-rule fixtures).
 
+use wabaguard::checks::signal_examples::check_signal_examples;
 use wabaguard::checks::templates::check_builtin_examples;
 use wabaguard::rulepack::{RuleKind, RulePack};
 
@@ -9,6 +10,7 @@ fn shipped_pack_loads_and_every_example_passes() {
     let pack = RulePack::builtin().expect("built-in rule pack loads");
     let mut failures = pack.check_pattern_examples();
     failures.extend(check_builtin_examples(&pack));
+    failures.extend(check_signal_examples(&pack));
     assert!(
         failures.is_empty(),
         "{} example failures:\n{}",

@@ -9,6 +9,7 @@
 //! | `message_templates.json` or `message_templates/*.json` | `GET /{waba-id}/message_templates` (one page, an array of pages, or a bare array) | no (noted) |
 //! | `phone_numbers.json` | `GET /{waba-id}/phone_numbers` | no (noted) |
 //! | `business_profile/<phone-number-id>.json` or `business_profile.json` keyed by id | `GET /{id}/whatsapp_business_profile` | no (noted per number) |
+//! | `events.jsonl` | webhook POST bodies, one envelope per line (see `events`) | no (noted) |
 //!
 //! A missing optional file becomes a note on the snapshot; a malformed file is
 //! an error naming the file and the JSON line/column.
@@ -71,6 +72,7 @@ pub fn collect(account: &str, waba_id: Option<&str>, dir: &Path) -> Result<Snaps
     }
 
     read_profiles_into(dir, &mut snap)?;
+    super::events::read_events_into(dir, &mut snap)?;
     Ok(snap)
 }
 

@@ -4,8 +4,10 @@
 //! live Graph API (`graph`, for accounts without `exports`). Nothing after
 //! collection knows which one ran.
 
+pub mod events;
 pub mod exports;
 pub mod graph;
+pub mod send_log;
 pub mod template_file;
 
 use std::path::PathBuf;
@@ -79,13 +81,49 @@ fn location(line: usize, column: usize) -> String {
 
 /// Collects one account from its configured source.
 pub fn collect_account(cfg: &Config, account: &AccountConfig) -> Result<Snapshot, CollectError> {
-    match &account.exports {
-        Some(dir) => exports::collect(&account.name, account.waba_id.as_deref(), &cfg.resolve(dir)),
-        None => collect_all(cfg, &[account], &CollectOptions::default())
-            .pop()
-            .expect("one result per account")
-            .map(|c| c.snapshot),
+    let mut snap = match &account.exports {
+        Some(dir) => {
+            exports::collect(&account.name, account.waba_id.as_deref(), &cfg.resolve(dir))?
+        }
+        // Graph accounts get their account signals attached in collect_all.
+        None => {
+            return collect_all(cfg, &[account], &CollectOptions::default())
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(CollectError::Graph(graph::GraphError::new(
+                        &account.name,
+                        graph::GraphErrorKind::Other,
+                        "collection stopped unexpectedly",
+                    )))
+                })
+                .map(|c| c.snapshot);
+        }
+    };
+    attach_account_signals(cfg, account, &mut snap)?;
+    Ok(snap)
+}
+
+/// Adds what the config says about the account besides its Graph data: the
+/// send log's statistics and where the two-step PIN is kept (never the PIN).
+pub fn attach_account_signals(
+    cfg: &Config,
+    account: &AccountConfig,
+    snap: &mut Snapshot,
+) -> Result<(), CollectError> {
+    if let Some(log) = &account.send_log {
+        let path = cfg.resolve(log);
+        let read = send_log::read_send_log(&path, &path.display().to_string())?;
+        if let Some(note) = read.note() {
+            snap.note_warning(note);
+        }
+        snap.send_stats = Some(read.stats);
     }
+    snap.two_step = account.two_step.as_ref().map(|t| crate::snapshot::TwoStep {
+        pin_secret: t.pin_secret.clone(),
+        last_rotated: t.last_rotated,
+        registered_at: t.registered_at,
+    });
+    Ok(())
 }
 
 /// Collects `accounts` (one result each, in order): graph accounts in
@@ -178,13 +216,15 @@ pub async fn collect_all_async(
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((i, r)) => {
-                results[i] = Some(
-                    r.map(|(snapshot, files)| Collected {
-                        snapshot,
-                        export: Some(files),
-                    })
-                    .map_err(CollectError::from),
-                );
+                results[i] = Some(r.map_err(CollectError::from).and_then(
+                    |(mut snapshot, files)| {
+                        attach_account_signals(cfg, accounts[i], &mut snapshot)?;
+                        Ok(Collected {
+                            snapshot,
+                            export: Some(files),
+                        })
+                    },
+                ));
             }
             Err(e) => tracing::error!(error = %e, "a collection task failed"),
         }

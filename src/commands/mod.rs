@@ -1,5 +1,6 @@
 //! Command implementations: thin glue between the CLI and the library.
 
+pub mod diagnose;
 pub mod lint;
 pub mod rules;
 pub mod run;
@@ -44,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::LintTemplates(args) => lint::lint(&args, &cli.global),
         Command::Rules(args) => rules::rules(&args),
         Command::Snapshot(args) => snapshot::snapshot(&args, &cli.global),
+        Command::Diagnose(args) => diagnose::diagnose(&args),
     };
     if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
         report_peak_rss();
@@ -73,6 +75,17 @@ pub fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+/// The time an audit runs at: now, or `WABAGUARD_NOW` (RFC 3339) when set —
+/// to audit an export as of the day it was saved, and for reproducible tests.
+pub fn now() -> Result<chrono::DateTime<chrono::Utc>, CmdError> {
+    match std::env::var("WABAGUARD_NOW") {
+        Ok(v) if !v.trim().is_empty() => chrono::DateTime::parse_from_rfc3339(v.trim())
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .map_err(|e| CmdError(format!("WABAGUARD_NOW=`{v}` is not an RFC 3339 time: {e}"))),
+        _ => Ok(chrono::Utc::now()),
+    }
 }
 
 fn init_logging(g: &GlobalArgs) {

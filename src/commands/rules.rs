@@ -24,7 +24,12 @@ pub fn rules(args: &RulesArgs) -> CmdResult {
             pack.compile_all();
             let failures = pack.check_pattern_examples();
             let failures_builtin = crate::checks::templates::check_builtin_examples(&pack);
-            let all: Vec<String> = failures.into_iter().chain(failures_builtin).collect();
+            let failures_signals = crate::checks::signal_examples::check_signal_examples(&pack);
+            let all: Vec<String> = failures
+                .into_iter()
+                .chain(failures_builtin)
+                .chain(failures_signals)
+                .collect();
             for f in &all {
                 writeln!(out, "FAIL {f}")?;
             }

@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
-
 use super::{CmdError, CmdResult, Outcome};
 use crate::audit;
 use crate::cli::{GlobalArgs, RunArgs};
@@ -23,7 +21,8 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
         )));
     }
     let pack = load_pack(&cfg)?;
-    let now = Utc::now();
+    let now = super::now()?;
+    let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
     let accounts: Vec<&AccountConfig> = cfg.accounts.iter().collect();
     let opts = CollectOptions {
         progress: super::progress_bar(g.quiet),
@@ -51,13 +50,12 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
             c.snapshot
         }));
     }
-    let mut report = audit::audit_collected(&cfg, &pack, now, snapshots);
+    let mut report = audit::audit_collected(&cfg, &pack, now, snapshots, Some(&out_dir));
     let audited = report
         .accounts
         .iter()
         .filter(|a| a.status == AccountStatus::Audited)
         .count();
-    let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
     let dir = report::write_run_with(&mut report, &out_dir, &extra).map_err(|e| {
         CmdError(format!(
             "cannot write reports to {}: {e}",
@@ -157,6 +155,13 @@ fn print_summary(r: &Report, dir: &Path) {
             a.templates
         );
         let _ = writeln!(out, "  {:<width$}  {}", "", a.headline);
+        if let Some(e) = a
+            .executive
+            .as_ref()
+            .filter(|e| e.stage != crate::risk::Stage::None)
+        {
+            let _ = writeln!(out, "  {:<width$}  stage: {}", "", e.stage_sentence);
+        }
     }
     let _ = writeln!(out, "Reports: {}", dir.join("report.md").display());
     let _ = writeln!(out, "         {}", dir.join("report.json").display());

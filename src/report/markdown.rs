@@ -1,11 +1,14 @@
-//! `report.md`: the Report rendered for a compliance manager — headline risk
-//! per account, what to fix first, then every finding grouped by severity
-//! with its remediation.
+//! `report.md`: the Report rendered for a compliance manager — a one-screen
+//! executive summary per account (level, stage, top three actions, Meta's
+//! own signals apart from wabaguard's heuristics), then per account the
+//! enforcement stage and diagnosis, what to fix first, and every finding
+//! grouped by severity with its remediation.
 
 use std::fmt::Write as _;
 
-use super::{AccountReport, AccountStatus, Report};
+use super::{AccountReport, AccountStatus, ExecutiveSummary, Report};
 use crate::checks::{Finding, Origin, Severity};
+use crate::risk::{Risk, Stage};
 
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
@@ -21,6 +24,17 @@ pub fn render(r: &Report) -> String {
         r.rules.version,
         r.rules.digest
     );
+    let summaries: Vec<(&AccountReport, &ExecutiveSummary)> = r
+        .accounts
+        .iter()
+        .filter_map(|a| a.executive.as_ref().map(|e| (a, e)))
+        .collect();
+    if !summaries.is_empty() {
+        let _ = writeln!(s, "## Executive summary\n");
+        for (a, e) in summaries {
+            executive(&mut s, a, e);
+        }
+    }
     let _ = writeln!(s, "## Overview\n");
     let _ = writeln!(
         s,
@@ -86,16 +100,18 @@ fn account(s: &mut String, a: &AccountReport) {
         a.risk.score,
         esc(&capitalize(&a.headline))
     );
+    stage(s, &a.risk);
     if !a.fix_first.is_empty() {
         let _ = writeln!(s, "### Fix first\n");
         for (i, act) in a.fix_first.iter().enumerate() {
             let _ = writeln!(
                 s,
-                "{}. **[{}] {}** — {}  \n   *Fix:* {}",
+                "{}. **[{}] {}** — {}{}  \n   *Fix:* {}",
                 i + 1,
                 act.severity.as_str().to_uppercase(),
                 esc(&act.subject),
                 esc(&act.message),
+                origin_mark(act.origin),
                 esc(&act.remediation)
             );
         }
@@ -133,6 +149,129 @@ fn account(s: &mut String, a: &AccountReport) {
             let _ = writeln!(s, "- {:?}: {}", n.level, esc(&n.message));
         }
         s.push('\n');
+    }
+}
+
+fn origin_mark(o: Origin) -> &'static str {
+    match o {
+        Origin::Meta => " *(signal from Meta)*",
+        Origin::Heuristic => "",
+    }
+}
+
+fn executive(s: &mut String, a: &AccountReport, e: &ExecutiveSummary) {
+    let _ = writeln!(
+        s,
+        "### {} — {} ({}/100)\n",
+        esc(&a.name),
+        e.level.as_str().to_uppercase(),
+        e.score
+    );
+    let _ = writeln!(s, "**{}**  ", esc(&capitalize(&e.sentence)));
+    let _ = writeln!(
+        s,
+        "**Stage: {}** — {}\n",
+        e.stage.as_str().replace('_', " "),
+        esc(&e.stage_sentence)
+    );
+    if !e.top_actions.is_empty() {
+        let _ = writeln!(s, "Top actions:\n");
+        for (i, act) in e.top_actions.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{}. **[{}] {}** — {}{}  \n   *Fix:* {}",
+                i + 1,
+                act.severity.as_str().to_uppercase(),
+                esc(&act.subject),
+                esc(&act.message),
+                origin_mark(act.origin),
+                esc(&act.remediation)
+            );
+        }
+        s.push('\n');
+    }
+    if !e.meta_signals.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **Signals from Meta:** {}",
+            esc(&e.meta_signals.join("; "))
+        );
+    }
+    if !e.heuristics.is_empty() {
+        let _ = writeln!(
+            s,
+            "- **wabaguard heuristics:** {}",
+            esc(&e.heuristics.join("; "))
+        );
+    }
+    s.push('\n');
+}
+
+fn stage(s: &mut String, r: &Risk) {
+    if r.stage == Stage::None {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "### Enforcement stage: {}\n",
+        r.stage.as_str().replace('_', " ")
+    );
+    if let Some(l) = &r.ladder {
+        let _ = writeln!(
+            s,
+            "Ladder step: **{}**{}{}\n",
+            esc(&l.step),
+            l.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            l.next
+                .as_deref()
+                .map(|n| format!(" · next step: {}", esc(n)))
+                .unwrap_or_default()
+        );
+    }
+    for e in &r.stage_evidence {
+        let _ = writeln!(
+            s,
+            "- {}{} *({})*",
+            e.at.as_deref()
+                .map(|a| format!("{a} — "))
+                .unwrap_or_default(),
+            esc(&e.text),
+            e.source
+        );
+    }
+    if !r.stage_evidence.is_empty() {
+        s.push('\n');
+    }
+    if let Some(l) = r.ladder.as_ref().filter(|l| !l.history.is_empty()) {
+        let _ = writeln!(s, "History (365 days): {}\n", esc(&l.history.join("; ")));
+    }
+    if let Some(d) = &r.diagnosis {
+        let _ = writeln!(s, "**Cause: {}.** {}\n", d.cause.words(), esc(&d.summary));
+        for e in &d.evidence {
+            let _ = writeln!(
+                s,
+                "- {}{} *({})*",
+                e.at.as_deref()
+                    .map(|a| format!("{a} — "))
+                    .unwrap_or_default(),
+                esc(&e.text),
+                e.source
+            );
+        }
+        if !d.evidence.is_empty() {
+            s.push('\n');
+        }
+        for rb in std::iter::once(&d.runbook).chain(d.escalation.iter()) {
+            let _ = writeln!(s, "#### {}\n", esc(&rb.title));
+            for (i, step) in rb.steps.iter().enumerate() {
+                // Runbook steps are Markdown from rules/runbooks, filled with ids.
+                let _ = writeln!(s, "{}. {}", i + 1, step);
+            }
+            s.push('\n');
+        }
     }
 }
 

@@ -6,15 +6,18 @@
 
 pub mod json;
 pub mod markdown;
+pub mod previous;
 
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{Finding, Severity, SeverityCounts};
-use crate::risk::{Level, Risk};
-use crate::snapshot::{CollectNote, SourceKind};
+use std::collections::BTreeMap;
+
+use crate::checks::{Finding, Origin, Severity, SeverityCounts};
+use crate::risk::{Level, Risk, Stage};
+use crate::snapshot::{CollectNote, NumberState, SourceKind};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -58,6 +61,28 @@ pub struct Action {
     pub message: String,
     pub remediation: String,
     pub fingerprint: String,
+    /// Meta's own signal or a wabaguard heuristic.
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+/// The one-screen summary report.md opens with, per account. Every sentence
+/// is composed here; writers only render it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutiveSummary {
+    pub level: Level,
+    pub score: u8,
+    /// "high risk: 2 templates contain marketing in UTILITY, quality rating YELLOW, website missing".
+    pub sentence: String,
+    pub stage: Stage,
+    /// Where the account is on the enforcement ladder, in one or two sentences.
+    pub stage_sentence: String,
+    /// The three things to do first.
+    pub top_actions: Vec<Action>,
+    /// Problems Meta itself has signalled (statuses, ratings, health, webhooks), most severe first.
+    pub meta_signals: Vec<String>,
+    /// Problems found by wabaguard's own heuristics, most severe first.
+    pub heuristics: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +106,11 @@ pub struct AccountReport {
     pub findings: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<CollectNote>,
+    /// Compact per-number state, compared by the next run (limit downgrades).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<NumberState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executive: Option<ExecutiveSummary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,23 +173,48 @@ impl AccountReport {
         crate::checks::sort_findings(&mut findings);
         let risk = crate::risk::assess(&findings);
         let summary = SeverityCounts::of(&findings);
-        let fix_first = fix_first(&findings, 5);
-        let headline = headline(&risk, &findings);
-        AccountReport {
+        let mut a = AccountReport {
             name: name.to_owned(),
             waba_id: waba_id.to_owned(),
             source,
             status: AccountStatus::Audited,
             error: None,
             risk,
-            headline,
+            headline: String::new(),
             summary,
             templates,
             phone_numbers,
-            fix_first,
+            fix_first: Vec::new(),
             findings,
             notes,
-        }
+            numbers: Vec::new(),
+            executive: None,
+        };
+        a.derive(&BTreeMap::new());
+        a
+    }
+
+    /// Replaces the findings-only risk with the account's full assessment
+    /// (stage, diagnosis), keeps the per-number state for the next run, and
+    /// recomposes the headline, actions and executive summary. `titles` maps
+    /// rule ids to their titles (for plain-language reasons).
+    pub fn with_signals(
+        mut self,
+        risk: Risk,
+        numbers: Vec<NumberState>,
+        titles: &BTreeMap<String, String>,
+    ) -> Self {
+        self.risk = risk;
+        self.numbers = numbers;
+        self.derive(titles);
+        self
+    }
+
+    fn derive(&mut self, titles: &BTreeMap<String, String>) {
+        self.fix_first = fix_first(&self.findings, 5);
+        let reasons = reasons(&self.findings, titles);
+        self.headline = headline(&self.risk, &reasons);
+        self.executive = Some(executive(self, &reasons));
     }
 
     /// An account that could not be collected.
@@ -171,17 +226,15 @@ impl AccountReport {
             status: AccountStatus::Failed,
             headline: format!("not audited: {error}"),
             error: Some(error),
-            risk: Risk {
-                score: 0,
-                level: Level::Low,
-                drivers: Vec::new(),
-            },
+            risk: crate::risk::assess(&[]),
             summary: SeverityCounts::default(),
             templates: 0,
             phone_numbers: 0,
             fix_first: Vec::new(),
             findings: Vec::new(),
             notes: Vec::new(),
+            numbers: Vec::new(),
+            executive: None,
         }
     }
 }
@@ -198,43 +251,245 @@ fn fix_first(findings: &[Finding], n: usize) -> Vec<Action> {
             message: f.message.clone(),
             remediation: f.remediation.clone(),
             fingerprint: f.fingerprint.clone(),
+            origin: f.origin,
         })
         .collect()
 }
 
-/// "high risk: 2 templates contain marketing in UTILITY, 1 template contains alcohol".
-fn headline(risk: &Risk, findings: &[Finding]) -> String {
-    use std::collections::BTreeMap;
-    let mut by_check: BTreeMap<&str, (Severity, usize)> = BTreeMap::new();
+/// One plain-language reason: what it says, how bad, whose signal.
+#[derive(Debug, Clone, PartialEq)]
+struct Reason {
+    severity: Severity,
+    origin: Origin,
+    count: usize,
+    text: String,
+}
+
+/// Groups the unsuppressed findings (low and above) into plain-language
+/// reasons, most severe first, Meta's own signals before heuristics.
+/// Template findings are counted per family ("2 templates contain marketing
+/// in UTILITY"); account and profile findings per rule, by the rule's title
+/// ("quality rating YELLOW", "website missing").
+fn reasons(findings: &[Finding], titles: &BTreeMap<String, String>) -> Vec<Reason> {
+    let mut groups: BTreeMap<(String, Origin), (Severity, usize, String)> = BTreeMap::new();
     for f in findings
         .iter()
-        .filter(|f| !f.suppressed && f.severity >= Severity::Medium)
+        .filter(|f| !f.suppressed && f.severity >= Severity::Low)
     {
-        let e = by_check.entry(f.check.as_str()).or_insert((f.severity, 0));
+        let key = if f.check == "template.category_mismatch" {
+            let declared = f
+                .details
+                .get("declared_category")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?");
+            let suggested = f
+                .details
+                .get("suggested_category")
+                .and_then(|v| v.as_str())
+                .unwrap_or("?");
+            format!("{}|{declared}|{suggested}", f.check)
+        } else if f.check.starts_with("template.") && f.origin == Origin::Heuristic {
+            f.check.clone()
+        } else {
+            format!("rule|{}", f.rule)
+        };
+        let e = groups
+            .entry((key, f.origin))
+            .or_insert((f.severity, 0, f.check.clone()));
         e.0 = e.0.max(f.severity);
         e.1 += 1;
     }
-    let mut parts: Vec<(Severity, String)> = by_check
+    let mut out: Vec<Reason> = groups
         .into_iter()
-        .map(|(check, (sev, n))| (sev, describe_check(check, n)))
+        .map(|((key, origin), (severity, count, check))| Reason {
+            severity,
+            origin,
+            count,
+            text: describe(&key, &check, count, titles),
+        })
         .collect();
-    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
-    let reasons: Vec<String> = parts.into_iter().take(3).map(|p| p.1).collect();
-    if reasons.is_empty() {
-        format!("{} risk: no significant problems found", risk.level)
-    } else {
-        format!("{} risk: {}", risk.level, reasons.join(", "))
-    }
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.origin.cmp(&a.origin))
+            .then(b.count.cmp(&a.count))
+            .then(a.text.cmp(&b.text))
+    });
+    out
 }
 
-fn describe_check(check: &str, n: usize) -> String {
+fn describe(key: &str, check: &str, n: usize, titles: &BTreeMap<String, String>) -> String {
     let s = if n == 1 { "" } else { "s" };
+    if let Some(rest) = key.strip_prefix("template.category_mismatch|") {
+        let (declared, suggested) = rest.split_once('|').unwrap_or((rest, "?"));
+        return if suggested == "MARKETING" {
+            format!(
+                "{n} template{s} contain{} marketing in {declared}",
+                if n == 1 { "s" } else { "" }
+            )
+        } else {
+            format!(
+                "{n} {declared} template{s} belong{} in {suggested}",
+                if n == 1 { "s" } else { "" }
+            )
+        };
+    }
+    if let Some(rule) = key.strip_prefix("rule|") {
+        let title = titles
+            .get(rule)
+            .map(|t| lower_first(t))
+            .unwrap_or_else(|| rule.to_owned());
+        return if n == 1 {
+            title
+        } else {
+            format!("{title} (×{n})")
+        };
+    }
     match check {
-        "template.category_mismatch" => format!("{n} template{s} filed under the wrong category"),
-        "template.restricted_content" => format!("{n} restricted-content finding{s}"),
+        "template.restricted_content" => format!("{n} template{s} with restricted content"),
         "template.auth_format" => format!("{n} authentication-format problem{s}"),
         "template.hygiene" => format!("{n} template hygiene issue{s}"),
         other => format!("{n} {other} finding{s}"),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        // Keep acronyms and codes ("WABA review", "131031") as they are.
+        Some(f) if c.clone().next().is_some_and(char::is_lowercase) => {
+            f.to_lowercase().chain(c).collect()
+        }
+        Some(f) => std::iter::once(f).chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// "high risk: 2 templates contain marketing in UTILITY, quality rating YELLOW, website missing".
+fn headline(risk: &Risk, reasons: &[Reason]) -> String {
+    let top: Vec<&str> = reasons
+        .iter()
+        .filter(|r| r.severity >= Severity::Medium)
+        .take(3)
+        .map(|r| r.text.as_str())
+        .collect();
+    let stage = match risk.stage {
+        Stage::Locked => "account locked; ",
+        Stage::TemporaryBlock => "temporarily blocked; ",
+        _ => "",
+    };
+    if top.is_empty() {
+        format!("{} risk: {stage}no significant problems found", risk.level)
+    } else {
+        format!("{} risk: {stage}{}", risk.level, top.join(", "))
+    }
+}
+
+fn stage_sentence(a: &AccountReport) -> String {
+    let r = &a.risk;
+    let ladder = r.ladder.as_ref();
+    let first_evidence: Vec<String> = r
+        .stage_evidence
+        .iter()
+        .take(2)
+        .map(|e| match e.at.as_deref().and_then(|t| t.get(..10)) {
+            Some(d) => format!("{} ({d})", e.text),
+            None => e.text.clone(),
+        })
+        .collect();
+    match r.stage {
+        Stage::None => {
+            "No enforcement signals: the account is not on Meta's enforcement ladder.".to_owned()
+        }
+        Stage::Warning => {
+            let mut s = format!("Warning: {}.", first_evidence.join("; "));
+            if let Some(l) = ladder {
+                if l.position == 0 {
+                    s.push_str(
+                        " No block so far; the next step on Meta's ladder is a 1-day block.",
+                    );
+                } else {
+                    s.push_str(&format!(
+                        " The account has already had a {}; the next step on Meta's ladder is a {}.",
+                        l.step,
+                        l.next.as_deref().unwrap_or("lock")
+                    ));
+                }
+            }
+            s
+        }
+        Stage::TemporaryBlock | Stage::Locked => {
+            let what = if r.stage == Stage::Locked {
+                "Locked".to_owned()
+            } else {
+                match ladder.and_then(|l| l.until.as_deref()) {
+                    Some(u) => format!(
+                        "Temporarily blocked until {u} ({})",
+                        ladder.map_or("block", |l| l.step.as_str())
+                    ),
+                    None => format!(
+                        "Temporarily blocked ({}; end not known)",
+                        ladder.map_or("block", |l| l.step.as_str())
+                    ),
+                }
+            };
+            let cause = r
+                .diagnosis
+                .as_ref()
+                .map(|d| format!(" Cause: {}.", d.cause.words()))
+                .unwrap_or_default();
+            let seen = r
+                .stage_evidence
+                .first()
+                .map(|e| format!(": {}", e.text))
+                .unwrap_or_default();
+            format!(
+                "{what}{seen}.{cause} Run `wabaguard diagnose --account {}` for the evidence and the runbook.",
+                a.name
+            )
+        }
+    }
+}
+
+fn executive(a: &AccountReport, reasons: &[Reason]) -> ExecutiveSummary {
+    let mut top_actions: Vec<Action> = Vec::new();
+    if let Some(d) = &a.risk.diagnosis {
+        top_actions.push(Action {
+            severity: Severity::Critical,
+            subject: format!("account {}", a.name),
+            message: d.summary.clone(),
+            remediation: format!(
+                "Follow the runbook \u{201c}{}\u{201d}: {}",
+                d.runbook.title,
+                d.runbook
+                    .steps
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("see `wabaguard diagnose`")
+            ),
+            fingerprint: String::new(),
+            origin: Origin::Meta,
+        });
+    }
+    top_actions.extend(a.fix_first.iter().cloned());
+    top_actions.truncate(3);
+    let list = |origin: Origin| -> Vec<String> {
+        reasons
+            .iter()
+            .filter(|r| r.origin == origin)
+            .take(5)
+            .map(|r| format!("{} ({})", r.text, r.severity))
+            .collect()
+    };
+    ExecutiveSummary {
+        level: a.risk.level,
+        score: a.risk.score,
+        sentence: a.headline.clone(),
+        stage: a.risk.stage,
+        stage_sentence: stage_sentence(a),
+        top_actions,
+        meta_signals: list(Origin::Meta),
+        heuristics: list(Origin::Heuristic),
     }
 }
 

@@ -1,0 +1,381 @@
+//! The account's send log (`send_log = "FILE"` in the config): the business's
+//! own record of message sends and their status webhooks, as CSV (with a
+//! header) or JSON Lines, with the fields `timestamp` (unix seconds or RFC
+//! 3339), `phone_number_id`, `status` and `error_code`; other columns are
+//! ignored (recipients are never read into the snapshot).
+//!
+//! Logs can hold millions of rows, so nothing is kept per row: rows are
+//! aggregated into hourly buckets per phone number and per error code while
+//! reading ([`SendStats`]). Unreadable rows are counted and named by line
+//! number in a note.
+
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::CollectError;
+use crate::snapshot::{SendStats, parse_time};
+
+/// At most this many bad rows are described one by one.
+const MAX_ROW_NOTES: usize = 10;
+
+/// The result of reading a send log.
+#[derive(Debug, Default)]
+pub struct SendLogRead {
+    pub stats: SendStats,
+    /// `(line, reason)` for the first bad rows.
+    pub bad: Vec<(u64, String)>,
+}
+
+impl SendLogRead {
+    /// The note describing bad rows, if any.
+    pub fn note(&self) -> Option<String> {
+        if self.stats.bad_rows == 0 {
+            return None;
+        }
+        let listed: Vec<String> = self
+            .bad
+            .iter()
+            .map(|(l, r)| format!("line {l}: {r}"))
+            .collect();
+        let more = self.stats.bad_rows.saturating_sub(self.bad.len() as u64);
+        Some(format!(
+            "{}: {} bad row{} skipped ({}{})",
+            self.stats.file,
+            self.stats.bad_rows,
+            if self.stats.bad_rows == 1 { "" } else { "s" },
+            listed.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ))
+    }
+
+    fn bad_row(&mut self, line: u64, reason: String) {
+        self.stats.bad_rows += 1;
+        if self.bad.len() < MAX_ROW_NOTES {
+            self.bad.push((line, reason));
+        }
+    }
+
+    fn row(&mut self, line: u64, ts: &str, number: &str, status: &str, code: &str) {
+        let Some(t) = parse_time(ts) else {
+            let shown: String = ts.chars().take(40).collect();
+            self.bad_row(
+                line,
+                format!("timestamp `{shown}` is neither unix seconds nor RFC 3339"),
+            );
+            return;
+        };
+        let number = number.trim();
+        if number.is_empty() {
+            self.bad_row(line, "phone_number_id is empty".into());
+            return;
+        }
+        let code = code.trim();
+        let code = if code.is_empty() || code == "0" || code.eq_ignore_ascii_case("null") {
+            None
+        } else {
+            match code.parse::<i64>() {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    let shown: String = code.chars().take(20).collect();
+                    self.bad_row(line, format!("error_code `{shown}` is not a number"));
+                    return;
+                }
+            }
+        };
+        self.stats.add(t, number, status.trim(), code);
+    }
+}
+
+/// Reads a send log file: `.jsonl`/`.ndjson`/`.json` as JSON Lines, anything
+/// else as CSV (a file whose first byte is `{` is JSON Lines too).
+pub fn read_send_log(path: &Path, shown_as: &str) -> Result<SendLogRead, CollectError> {
+    let io = |source| CollectError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let jsonl = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if ["jsonl", "ndjson", "json"].contains(&e.to_ascii_lowercase().as_str()) => true,
+        Some(e) if e.eq_ignore_ascii_case("csv") => false,
+        _ => {
+            let head = reader.fill_buf().map_err(io)?;
+            let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+            head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+        }
+    };
+    let mut out = if jsonl {
+        parse_jsonl(reader).map_err(io)?
+    } else {
+        parse_csv(reader).map_err(|message| CollectError::Json {
+            path: path.to_owned(),
+            line: 0,
+            column: 0,
+            message,
+        })?
+    };
+    out.stats.file = shown_as.to_owned();
+    Ok(out)
+}
+
+/// Parses a CSV send log (header row required). Errors are about the file as
+/// a whole (no header, a required column missing); bad rows are counted.
+pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(CrLf::new(reader));
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
+    };
+    let (Some(ts), Some(num)) = (col("timestamp"), col("phone_number_id")) else {
+        return Err(format!(
+            "the CSV header must name the columns timestamp and phone_number_id (found: {})",
+            headers.iter().collect::<Vec<_>>().join(",")
+        ));
+    };
+    let status = col("status");
+    let code = col("error_code");
+    if status.is_none() && code.is_none() {
+        return Err("the CSV header must name a status or an error_code column".into());
+    }
+    let mut out = SendLogRead::default();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = rec.position().map_or(line, |p| p.line());
+                if rec.iter().all(str::is_empty) {
+                    continue;
+                }
+                let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("");
+                if rec.get(ts).is_none() || rec.get(num).is_none() {
+                    out.bad_row(line, format!("{} fields, fewer than the header", rec.len()));
+                    continue;
+                }
+                let (t, n, s, c) = (get(Some(ts)), get(Some(num)), get(status), get(code));
+                out.row(line, t, n, s, c);
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                out.bad_row(line, format!("unreadable CSV row: {e}"));
+                if !matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Turns CRLF line ends into LF while streaming: the csv crate reports the
+/// line of a record one too low after CRLF line ends, and line numbers are
+/// how bad rows are named.
+struct CrLf<R> {
+    inner: R,
+    /// A `\r` held back from the previous read (it may precede a `\n`).
+    pending_cr: bool,
+}
+
+impl<R: Read> CrLf<R> {
+    fn new(inner: R) -> Self {
+        CrLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let start = usize::from(self.pending_cr);
+            if start == 1 {
+                buf[0] = b'\r';
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            if n == 0 {
+                // End of input: a held-back `\r` is emitted as it was.
+                self.pending_cr = false;
+                return Ok(start);
+            }
+            let end = start + n;
+            let mut w = 0;
+            for r in 0..end {
+                let b = buf[r];
+                if b == b'\r' && r + 1 < end && buf[r + 1] == b'\n' {
+                    continue;
+                }
+                buf[w] = b;
+                w += 1;
+            }
+            // A `\r` at the very end may be the first half of a CRLF.
+            self.pending_cr = w > 0 && buf[w - 1] == b'\r';
+            if self.pending_cr {
+                w -= 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JsonRow {
+    #[serde(default)]
+    timestamp: Option<serde_json::Value>,
+    #[serde(default)]
+    phone_number_id: Option<serde_json::Value>,
+    #[serde(default)]
+    status: Option<serde_json::Value>,
+    #[serde(default)]
+    error_code: Option<serde_json::Value>,
+}
+
+fn scalar(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => n
+                .as_f64()
+                .map(|f| (f as i64).to_string())
+                .unwrap_or_default(),
+        },
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Parses a JSON Lines send log.
+pub fn parse_jsonl(reader: impl BufRead) -> std::io::Result<SendLogRead> {
+    let mut out = SendLogRead::default();
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line_no = i as u64 + 1;
+        let raw = line?;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
+        match serde_json::from_slice::<JsonRow>(raw) {
+            Ok(r) => {
+                let (t, n, s, c) = (
+                    scalar(r.timestamp.as_ref()),
+                    scalar(r.phone_number_id.as_ref()),
+                    scalar(r.status.as_ref()),
+                    scalar(r.error_code.as_ref()),
+                );
+                out.row(line_no, &t, &n, &s, &c);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                let msg = match msg.rfind(" at line ") {
+                    Some(i) => msg[..i].to_owned(),
+                    None => msg,
+                };
+                out.bad_row(line_no, format!("not a JSON object: {msg}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_aggregate_and_bad_rows_name_their_lines() {
+        let csv = "timestamp,phone_number_id,recipient,status,error_code\n\
+                   2026-11-24T10:00:00Z,111,+5511999990000,failed,131049\n\
+                   1795989600,111,+5511999990001,delivered,\n\
+                   yesterday,111,+5511999990002,sent,\n\
+                   2026-11-24T11:00:00-03:00,222,+14155550100,failed,13x\n\
+                   2026-11-24T12:00:00Z,,+14155550100,sent,\n";
+        let r = parse_csv(csv.as_bytes()).unwrap();
+        assert_eq!(r.stats.rows, 2);
+        assert_eq!(r.stats.bad_rows, 3);
+        assert_eq!(r.bad.iter().map(|b| b.0).collect::<Vec<_>>(), [4, 5, 6]);
+        assert_eq!(r.stats.codes[&131_049].count, 1);
+        let note = r.note().unwrap();
+        assert!(note.contains("line 4: timestamp `yesterday`"), "{note}");
+        assert!(note.contains("line 5: error_code `13x`"), "{note}");
+    }
+
+    #[test]
+    fn crlf_and_bom_keep_line_numbers_right() {
+        for text in [
+            "timestamp,phone_number_id,status,error_code\r\n1795514400,1,sent,\r\nbad,1,sent,\r\n",
+            "\u{feff}timestamp,phone_number_id,status,error_code\n1795514400,1,sent,\nbad,1,sent,\n",
+        ] {
+            let r = parse_csv(text.as_bytes()).unwrap();
+            assert_eq!(
+                r.bad.iter().map(|b| b.0).collect::<Vec<_>>(),
+                [3],
+                "{text:?}"
+            );
+            assert_eq!(r.stats.rows, 1);
+        }
+        // A CRLF split across reads, one byte at a time.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                match self.0.split_first() {
+                    Some((b, rest)) if !buf.is_empty() => {
+                        buf[0] = *b;
+                        self.0 = rest;
+                        Ok(1)
+                    }
+                    _ => Ok(0),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        CrLf::new(OneByte(b"a\r\nb\rc\r"))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"a\nb\rc\r");
+    }
+
+    #[test]
+    fn csv_without_required_columns_is_an_error() {
+        let err = parse_csv("when,number,status\n1,2,sent\n".as_bytes()).unwrap_err();
+        assert!(err.contains("timestamp and phone_number_id"), "{err}");
+    }
+
+    #[test]
+    fn jsonl_accepts_numbers_strings_and_nulls() {
+        let text = r#"{"timestamp": 1795989600, "phone_number_id": 111, "status": "failed", "error_code": 131031}
+{"timestamp": "2026-11-24T10:00:00Z", "phone_number_id": "111", "status": "read", "error_code": null}
+not json
+{"timestamp": "soon", "phone_number_id": "111", "status": "sent"}
+"#;
+        let r = parse_jsonl(text.as_bytes()).unwrap();
+        assert_eq!(r.stats.rows, 2);
+        assert_eq!(r.stats.bad_rows, 2);
+        assert_eq!(r.bad.iter().map(|b| b.0).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(r.stats.codes[&131_031].first, 1_795_989_600);
+        assert_eq!(r.stats.last_ok["111"], 1_795_514_400);
+    }
+}
