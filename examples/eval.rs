@@ -1,7 +1,7 @@
 //! Accuracy of the template checks on the labelled corpora in eval/corpus/.
 //!
 //! ```text
-//! cargo run --release --example eval                       # dev + holdout, summary
+//! cargo run --release --example eval                       # every corpus in eval/corpus/, summary
 //! cargo run --release --example eval -- --misses           # also list every wrong prediction
 //! cargo run --release --example eval -- --rules rules/ eval/corpus/dev.jsonl
 //! ```
@@ -31,8 +31,18 @@ fn main() -> ExitCode {
         }
     }
     if files.is_empty() {
+        // Every corpus in eval/corpus/, the sealed holdout last.
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eval/corpus");
-        files = vec![root.join("dev.jsonl"), root.join("holdout.jsonl")];
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&root)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort_by_key(|p| (p.ends_with("holdout.jsonl"), p.clone()));
+        files = found;
     }
     let pack = match RulePack::load(&Default::default(), rules.as_deref(), &[]) {
         Ok(p) => p,

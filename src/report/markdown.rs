@@ -134,6 +134,7 @@ fn account(s: &mut String, a: &AccountReport) {
             for f in group {
                 finding(s, f);
             }
+            s.push('\n');
         }
         let suppressed: Vec<&Finding> = a.findings.iter().filter(|f| f.suppressed).collect();
         if !suppressed.is_empty() {

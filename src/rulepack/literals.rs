@@ -215,9 +215,9 @@ fn rank_len(s: &str) -> usize {
 /// Quality of a requirement set: shorter minimum length is worse (very
 /// common words count as length 1; beyond six characters a literal is
 /// selective enough and length stops counting); more strings are worse.
-fn quality(v: &[String]) -> (usize, std::cmp::Reverse<usize>) {
+fn quality(v: &[String]) -> (bool, usize, std::cmp::Reverse<usize>) {
     let min = v.iter().map(|s| rank_len(s).min(6)).min().unwrap_or(0);
-    (min, std::cmp::Reverse(v.len()))
+    (v.iter().all(|s| usable(s)), min, std::cmp::Reverse(v.len()))
 }
 
 fn better(a: Option<Vec<String>>, b: Option<Vec<String>>) -> Option<Vec<String>> {
@@ -453,6 +453,11 @@ mod tests {
         );
         assert_eq!(req(r"\w*rabatt\w*"), Some(vec!["rabatt".into()]));
         assert_eq!(req("छूट"), Some(vec!["छूट".into()]));
+        // An unusable one-character run never beats a usable set.
+        assert_eq!(
+            req(r"f(?:ü|ue)r\s+(?:nur\s+)?1\s?(?:€|Euro)"),
+            Some(vec!["fuer".into(), "für".into()])
+        );
         // A long fixed stretch beats a large set of variants.
         assert_eq!(
             req("pr[ée]-?approuv[ée]e?s?|pr[ée]-?accord[ée]e?s?"),

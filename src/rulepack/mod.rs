@@ -303,7 +303,7 @@ impl Neutralizer {
 }
 
 /// Something the prefilter can select: a pattern or a neutralizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Entry {
     Pattern(u32),
     Neutralizer(u32),
@@ -316,8 +316,6 @@ struct LangIndex {
     targets: Vec<Vec<Entry>>,
     /// Entries without a usable literal: candidates for every template.
     always: Vec<Entry>,
-    /// Size of a candidate bitmap (patterns, then neutralizers).
-    n_patterns: usize,
 }
 
 /// A hit: one pattern of a rule matched, at a verified word boundary.
@@ -746,7 +744,6 @@ impl RulePack {
             ac,
             targets,
             always,
-            n_patterns: self.patterns.len(),
         }
     }
 
@@ -789,30 +786,17 @@ impl RulePack {
     pub fn scan_signals(&self, language: &str, signals: &[Signal], text: &str) -> Vec<Hit> {
         let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
         let idx = self.index(&primary_language(language));
-        // Candidates: entries whose literal occurs (in the lower-cased text).
-        let mut seen = vec![false; idx.n_patterns + self.neutralizers.len()];
-        let mut cands: Vec<Entry> = Vec::new();
-        let mark = |e: Entry, seen: &mut Vec<bool>, cands: &mut Vec<Entry>| {
-            let k = match e {
-                Entry::Pattern(i) => i as usize,
-                Entry::Neutralizer(i) => idx.n_patterns + i as usize,
-            };
-            if !seen[k] {
-                seen[k] = true;
-                cands.push(e);
-            }
-        };
-        for &e in &idx.always {
-            mark(e, &mut seen, &mut cands);
-        }
+        // Candidates: entries whose literal occurs (in the lower-cased text),
+        // deduplicated by sorting (cheaper than a bitmap over every entry).
+        let mut cands: Vec<Entry> = idx.always.clone();
         if let Some(ac) = &idx.ac {
             let lowered = lower_same_len(text);
             for m in ac.find_overlapping_iter(&lowered) {
-                for &e in &idx.targets[m.pattern().as_usize()] {
-                    mark(e, &mut seen, &mut cands);
-                }
+                cands.extend_from_slice(&idx.targets[m.pattern().as_usize()]);
             }
         }
+        cands.sort_unstable();
+        cands.dedup();
         // Neutralized spans, per signal bit set.
         let mut spans: Vec<(usize, usize, u8)> = Vec::new();
         for e in &cands {
