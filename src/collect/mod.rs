@@ -3,6 +3,7 @@
 //! Two sources produce the same Snapshot: saved exports (`exports`) and,
 //! later, the live Graph API. Nothing after collection knows which one ran.
 
+pub mod consent;
 pub mod exports;
 pub mod template_file;
 
