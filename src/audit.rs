@@ -30,6 +30,7 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
     let ctx = CheckContext {
         pack,
         mask_phones: cfg.reports.mask_phone_numbers,
+        optin: cfg.optin.policy(),
     };
     for account in &cfg.accounts {
         let span = info_span!("account", account = %account.name);
@@ -40,14 +41,15 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
             SourceKind::Graph
         };
         match collect::collect_account(cfg, account) {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
+                collect::consent::collect_audiences(cfg, account, now, &mut snapshot);
                 let findings = checks::run_all(&snapshot, &ctx);
                 info!(
                     templates = snapshot.templates.len(),
                     findings = findings.len(),
                     "account audited"
                 );
-                report.accounts.push(AccountReport::audited(
+                let mut account_report = AccountReport::audited(
                     &snapshot.account,
                     &snapshot.waba_id,
                     snapshot.source,
@@ -55,7 +57,9 @@ pub fn audit(cfg: &Config, pack: &RulePack, now: DateTime<Utc>) -> Report {
                     snapshot.phone_numbers.len(),
                     findings,
                     snapshot.notes,
-                ));
+                );
+                account_report.optin = snapshot.audiences;
+                report.accounts.push(account_report);
             }
             Err(e) => {
                 warn!(error = %e, "account could not be collected");

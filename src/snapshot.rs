@@ -7,6 +7,8 @@
 //! unknown value is never a parse failure; the checks interpret them and report
 //! values they do not know as `info`.
 
+pub mod optin;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -64,6 +66,9 @@ pub struct Snapshot {
     pub profiles: BTreeMap<String, BusinessProfile>,
     #[serde(default)]
     pub notes: Vec<CollectNote>,
+    /// Opt-in coverage of the audiences configured on the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<optin::AudienceCoverage>,
 }
 
 impl Snapshot {

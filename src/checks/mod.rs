@@ -4,6 +4,7 @@
 //! One module per family; [`run_all`] is the registry every entry point uses.
 
 mod finding;
+pub mod optin;
 pub mod templates;
 
 pub use finding::*;
@@ -16,6 +17,8 @@ pub struct CheckContext<'a> {
     pub pack: &'a RulePack,
     /// Mask phone numbers in messages and evidence.
     pub mask_phones: bool,
+    /// `[optin]` thresholds.
+    pub optin: optin::OptinPolicy,
 }
 
 /// Runs every check family on one snapshot. Findings come back sorted.
@@ -32,6 +35,7 @@ pub fn run_all(snapshot: &Snapshot, ctx: &CheckContext<'_>) -> Vec<Finding> {
         .iter()
         .flat_map(|t| templates::lint_template(t, &tctx))
         .collect();
+    out.extend(optin::check(snapshot, ctx.pack, &ctx.optin, &scope));
     sort_findings(&mut out);
     out
 }

@@ -1,6 +1,7 @@
 //! Command implementations: thin glue between the CLI and the library.
 
 pub mod lint;
+pub mod optin;
 pub mod rules;
 pub mod run;
 
@@ -42,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, &cli.global),
         Command::LintTemplates(args) => lint::lint(&args, &cli.global),
         Command::Rules(args) => rules::rules(&args),
+        Command::Optin(args) => optin::optin(&args, &cli.global),
     };
     match res {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -81,6 +81,9 @@ pub struct AccountReport {
     pub findings: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<CollectNote>,
+    /// Opt-in coverage of each configured audience (counts, no numbers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optin: Vec<crate::snapshot::optin::AudienceCoverage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +162,7 @@ impl AccountReport {
             fix_first,
             findings,
             notes,
+            optin: Vec::new(),
         }
     }
 
@@ -182,6 +186,7 @@ impl AccountReport {
             fix_first: Vec::new(),
             findings: Vec::new(),
             notes: Vec::new(),
+            optin: Vec::new(),
         }
     }
 }
@@ -234,6 +239,8 @@ fn describe_check(check: &str, n: usize) -> String {
         "template.restricted_content" => format!("{n} restricted-content finding{s}"),
         "template.auth_format" => format!("{n} authentication-format problem{s}"),
         "template.hygiene" => format!("{n} template hygiene issue{s}"),
+        "optin.coverage" => format!("{n} audience opt-in problem{s}"),
+        "optin.data" => format!("{n} audience data problem{s}"),
         other => format!("{n} {other} finding{s}"),
     }
 }
