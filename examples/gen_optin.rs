@@ -48,7 +48,9 @@ impl Rng {
         self.below(1000) < per_mille
     }
     fn digits(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
     }
 }
 
@@ -64,15 +66,20 @@ enum Country {
 }
 
 const US_AREAS: &[&str] = &[
-    "201", "202", "203", "205", "206", "207", "208", "210", "212", "213", "214", "215", "216", "217",
-    "224", "225", "248", "253", "267", "281", "301", "303", "305", "310", "312", "313", "314", "317",
-    "323", "347", "404", "408", "412", "415", "425", "469", "480", "503", "512", "602", "615", "617",
-    "646", "702", "713", "718", "720", "773", "786", "801", "818", "832", "904", "917", "919", "954",
+    "201", "202", "203", "205", "206", "207", "208", "210", "212", "213", "214", "215", "216",
+    "217", "224", "225", "248", "253", "267", "281", "301", "303", "305", "310", "312", "313",
+    "314", "317", "323", "347", "404", "408", "412", "415", "425", "469", "480", "503", "512",
+    "602", "615", "617", "646", "702", "713", "718", "720", "773", "786", "801", "818", "832",
+    "904", "917", "919", "954",
 ];
-const BR_AREAS: &[&str] = &["11", "21", "31", "41", "51", "61", "71", "81", "85", "19", "27", "48"];
+const BR_AREAS: &[&str] = &[
+    "11", "21", "31", "41", "51", "61", "71", "81", "85", "19", "27", "48",
+];
 const MX_AREAS: &[&str] = &["55", "33", "81", "222", "442", "477", "664", "998"];
 const DE_AREAS: &[&str] = &["30", "40", "89", "69", "221", "211", "711", "341"];
-const DE_MOBILE: &[&str] = &["151", "152", "157", "160", "162", "170", "171", "172", "176", "179"];
+const DE_MOBILE: &[&str] = &[
+    "151", "152", "157", "160", "162", "170", "171", "172", "176", "179",
+];
 
 /// A national significant number (no trunk prefix) for a country.
 fn nsn(rng: &mut Rng, c: Country) -> String {
@@ -83,7 +90,12 @@ fn nsn(rng: &mut Rng, c: Country) -> String {
             2 + rng.below(8),
             rng.digits(6)
         ),
-        Country::Br => format!("{}9{}{}", rng.pick(BR_AREAS), 6 + rng.below(4), rng.digits(7)),
+        Country::Br => format!(
+            "{}9{}{}",
+            rng.pick(BR_AREAS),
+            6 + rng.below(4),
+            rng.digits(7)
+        ),
         Country::Mx => {
             let a = rng.pick(MX_AREAS);
             format!("{a}{}", rng.digits(10 - a.len()))
@@ -187,17 +199,43 @@ fn e164(c: Country, n: &str) -> String {
 }
 
 const JUNK: &[&str] = &[
-    "N/A", "", "unknown", "123", "+1 800 FLOWERS", "000-000-0000", "555-0199", "n/a", "-", "tbd",
-    "0", "+", "call me", "maria@example.com", "+44 20 7946 095", "(415) 555-01",
+    "N/A",
+    "",
+    "unknown",
+    "123",
+    "+1 800 FLOWERS",
+    "000-000-0000",
+    "555-0199",
+    "n/a",
+    "-",
+    "tbd",
+    "0",
+    "+",
+    "call me",
+    "maria@example.com",
+    "+44 20 7946 095",
+    "(415) 555-01",
 ];
 const NAMES: &[&str] = &[
     "Maria", "Ana", "John", "Wei", "Priya", "Ahmed", "Lucas", "Sofia", "Hannah", "Keanu", "Jonas",
     "Siti", "Rahul", "Olivia", "Mateo", "Emma", "Noah", "Aisha", "Budi", "Chloe",
 ];
 const SEGMENTS: &[&str] = &[
-    "loyalty_member", "holiday_shoppers", "lapsed_90d", "newsletter", "vip", "cart_abandoners",
+    "loyalty_member",
+    "holiday_shoppers",
+    "lapsed_90d",
+    "newsletter",
+    "vip",
+    "cart_abandoners",
 ];
-const SOURCES: &[&str] = &["web_form", "checkout", "in_chat", "sms_keyword", "pos", "import_2024"];
+const SOURCES: &[&str] = &[
+    "web_form",
+    "checkout",
+    "in_chat",
+    "sms_keyword",
+    "pos",
+    "import_2024",
+];
 
 /// 2026-11-24T00:00:00Z, the as-of date the files are made for.
 const AS_OF: i64 = 1_795_478_400;
@@ -270,7 +308,11 @@ fn main() -> std::io::Result<()> {
             let style = rng.below(7);
             format(&mut rng, *c, n, style)
         };
-        let phone = if phone.contains(',') { format!("\"{phone}\"") } else { phone };
+        let phone = if phone.contains(',') {
+            format!("\"{phone}\"")
+        } else {
+            phone
+        };
         writeln!(out, "{phone},{},{}", rng.pick(NAMES), rng.pick(SEGMENTS))?;
     }
     out.flush()?;
@@ -314,7 +356,11 @@ fn main() -> std::io::Result<()> {
             if written >= ledger_rows {
                 break;
             }
-            let event = if e == 0 || rng.chance(920) { "opt_in" } else { "opt_out" };
+            let event = if e == 0 || rng.chance(920) {
+                "opt_in"
+            } else {
+                "opt_out"
+            };
             let mut at = t;
             if rng.chance(5) {
                 at = AS_OF + rng.below(60 * 86_400) as i64;
@@ -328,7 +374,11 @@ fn main() -> std::io::Result<()> {
             let (event, ts) = if rng.chance(2) {
                 ("subscribe", timestamp(&mut rng, at))
             } else if rng.chance(2) {
-                (event, ["yesterday", "14/03/2025 10:22", "2025-02-30", ""][rng.below(4) as usize].to_owned())
+                (
+                    event,
+                    ["yesterday", "14/03/2025 10:22", "2025-02-30", ""][rng.below(4) as usize]
+                        .to_owned(),
+                )
             } else {
                 (event, timestamp(&mut rng, at))
             };

@@ -298,7 +298,10 @@ impl Config {
                 if !names.insert(aud.name.as_str()) {
                     return Err(self.invalid(
                         format!("{field}.name"),
-                        format!("audience name `{}` is used twice in account `{}`", aud.name, a.name),
+                        format!(
+                            "audience name `{}` is used twice in account `{}`",
+                            aud.name, a.name
+                        ),
                     ));
                 }
                 for (key, p) in [("file", &aud.file), ("consent", &aud.consent)] {
@@ -312,7 +315,11 @@ impl Config {
                 if aud.max_age_days == Some(0) {
                     return Err(self.invalid(format!("{field}.max_age_days"), "must be at least 1"));
                 }
-                if aud.phone_column.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                if aud
+                    .phone_column
+                    .as_deref()
+                    .is_some_and(|c| c.trim().is_empty())
+                {
                     return Err(self.invalid(format!("{field}.phone_column"), "must not be empty"));
                 }
             }
@@ -394,7 +401,10 @@ mod tests {
         assert_eq!(cfg.optin.policy().high_below, 0.98);
         assert_eq!(cfg.optin.policy().critical_below, 0.95);
         let aud = &cfg.accounts[0].audiences[0];
-        assert_eq!(cfg.resolve(&aud.file), PathBuf::from("/etc/wg/aud/promo.csv"));
+        assert_eq!(
+            cfg.resolve(&aud.file),
+            PathBuf::from("/etc/wg/aud/promo.csv")
+        );
         assert_eq!(aud.region.as_deref(), Some("MX"));
         assert_eq!(aud.max_age_days, None);
     }
@@ -405,7 +415,10 @@ mod tests {
             ("[optin]\nregion = \"XX\"\n", "optin.region"),
             ("[optin]\nmax_age_days = 0\n", "optin.max_age_days"),
             ("[optin]\nhigh_below = 1.5\n", "optin.high_below"),
-            ("[optin]\nhigh_below = 0.9\ncritical_below = 0.95\n", "optin.critical_below"),
+            (
+                "[optin]\nhigh_below = 0.9\ncritical_below = 0.95\n",
+                "optin.critical_below",
+            ),
             ("[optin]\nmax_age = 30\n", "max_age"),
             ("[optin]\nmax_age_days = -3\n", "line 2"),
             (
@@ -426,7 +439,9 @@ mod tests {
             ),
         ];
         for (toml, field) in cases {
-            let err = Config::from_toml_str(toml, Path::new("c.toml")).unwrap_err().to_string();
+            let err = Config::from_toml_str(toml, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(field), "{toml:?}: {err}");
         }
     }

@@ -2,9 +2,9 @@
 //! configured audience (`Snapshot::audiences`). Pure: no file is read here.
 
 use crate::checks::{Finding, Severity, Subject, SubjectKind};
-use crate::rulepack::{RulePack, Rule};
-use crate::snapshot::optin::{AudienceCoverage, Coverage};
+use crate::rulepack::{Rule, RulePack};
 use crate::snapshot::Snapshot;
+use crate::snapshot::optin::{AudienceCoverage, Coverage};
 
 pub const COVERAGE_LOW: &str = "optin.coverage-low";
 pub const REVOKED: &str = "optin.revoked-in-audience";
@@ -34,7 +34,12 @@ impl Default for OptinPolicy {
 }
 
 /// Findings for every audience of the snapshot.
-pub fn check(snapshot: &Snapshot, pack: &RulePack, policy: &OptinPolicy, scope: &str) -> Vec<Finding> {
+pub fn check(
+    snapshot: &Snapshot,
+    pack: &RulePack,
+    policy: &OptinPolicy,
+    scope: &str,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     for a in &snapshot.audiences {
         audience(a, pack, policy, scope, &mut out);
@@ -52,10 +57,20 @@ fn pct(x: f64) -> String {
 }
 
 fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
 }
 
-fn finding(rule: &Rule, severity: Severity, a: &AudienceCoverage, scope: &str, message: String) -> Finding {
+fn finding(
+    rule: &Rule,
+    severity: Severity,
+    a: &AudienceCoverage,
+    scope: &str,
+    message: String,
+) -> Finding {
     Finding::new(
         &rule.def.family,
         &rule.def.id,
@@ -78,7 +93,13 @@ fn counts(f: Finding, c: &Coverage) -> Finding {
         .detail("coverage", c.coverage)
 }
 
-fn audience(a: &AudienceCoverage, pack: &RulePack, policy: &OptinPolicy, scope: &str, out: &mut Vec<Finding>) {
+fn audience(
+    a: &AudienceCoverage,
+    pack: &RulePack,
+    policy: &OptinPolicy,
+    scope: &str,
+    out: &mut Vec<Finding>,
+) {
     let Some(c) = &a.coverage else {
         if let Some(rule) = pack.enabled(UNREADABLE) {
             let error = a.error.as_deref().unwrap_or("unknown error");
@@ -88,7 +109,10 @@ fn audience(a: &AudienceCoverage, pack: &RulePack, policy: &OptinPolicy, scope: 
                     rule.severity,
                     a,
                     scope,
-                    format!("opt-in coverage of audience `{}` could not be computed", a.name),
+                    format!(
+                        "opt-in coverage of audience `{}` could not be computed",
+                        a.name
+                    ),
                 )
                 .evidence(error),
             );
@@ -115,7 +139,11 @@ fn audience(a: &AudienceCoverage, pack: &RulePack, policy: &OptinPolicy, scope: 
                 c.unique,
                 a.name,
                 pct(c.coverage),
-                pct(if sev == Severity::Critical { policy.critical_below } else { policy.high_below }),
+                pct(if sev == Severity::Critical {
+                    policy.critical_below
+                } else {
+                    policy.high_below
+                }),
                 c.missing,
                 c.revoked,
                 c.stale,
@@ -257,7 +285,10 @@ mod tests {
         let mut c = cov(1000, 1000, 0, 0);
         c.total = 1060;
         c.invalid = 60;
-        assert_eq!(rules(&run(&snap(Some(c.clone()), None))), [(INVALID_SHARE, Severity::Medium)]);
+        assert_eq!(
+            rules(&run(&snap(Some(c.clone()), None))),
+            [(INVALID_SHARE, Severity::Medium)]
+        );
         c.invalid = 50;
         c.total = 1050;
         assert_eq!(rules(&run(&snap(Some(c), None))), []);
@@ -290,7 +321,10 @@ mod tests {
     fn unreadable_audience_is_a_finding_not_a_crash() {
         let fs = run(&snap(None, Some("a.csv, line 1 (header): no phone column")));
         assert_eq!(rules(&fs), [(UNREADABLE, Severity::High)]);
-        assert_eq!(fs[0].evidence.as_deref(), Some("a.csv, line 1 (header): no phone column"));
+        assert_eq!(
+            fs[0].evidence.as_deref(),
+            Some("a.csv, line 1 (header): no phone column")
+        );
     }
 
     #[test]
@@ -303,7 +337,13 @@ mod tests {
     #[test]
     fn every_optin_rule_is_in_the_pack() {
         let pack = RulePack::builtin().unwrap();
-        for id in [COVERAGE_LOW, REVOKED, INVALID_SHARE, LEDGER_ERRORS, UNREADABLE] {
+        for id in [
+            COVERAGE_LOW,
+            REVOKED,
+            INVALID_SHARE,
+            LEDGER_ERRORS,
+            UNREADABLE,
+        ] {
             let r = pack.rule(id).unwrap_or_else(|| panic!("{id} missing"));
             assert_eq!(r.def.kind, crate::rulepack::RuleKind::Builtin);
             assert!(r.def.family.starts_with("optin."));

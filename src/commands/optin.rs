@@ -20,14 +20,17 @@ pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
         None => chrono::Utc::now().timestamp_micros(),
     };
     let region_code = args.region.as_deref().unwrap_or(&defaults.region);
-    let region = phone::parse_region(region_code).map_err(|m| CmdError(format!("--region: {m}")))?;
+    let region =
+        phone::parse_region(region_code).map_err(|m| CmdError(format!("--region: {m}")))?;
     let max_age_days = args.max_age_days.unwrap_or(defaults.max_age_days);
     if max_age_days == 0 {
         return Err(CmdError("--max-age-days: must be at least 1".into()));
     }
     if let Some(f) = args.fail_below {
         if !(0.0..=1.0).contains(&f) {
-            return Err(CmdError(format!("--fail-below: {f} is not a share between 0 and 1")));
+            return Err(CmdError(format!(
+                "--fail-below: {f} is not a share between 0 and 1"
+            )));
         }
     }
     let params = OptinParams {
@@ -93,7 +96,9 @@ fn optin_defaults(config: Option<&Path>, quiet: bool) -> Result<OptinConfig, Cmd
         Ok(cfg) => Ok(cfg.optin),
         Err(e) => {
             if !quiet {
-                eprintln!("warning: ignoring ./config.toml ({e}); using the built-in [optin] defaults");
+                eprintln!(
+                    "warning: ignoring ./config.toml ({e}); using the built-in [optin] defaults"
+                );
             }
             Ok(OptinConfig::default())
         }
@@ -143,13 +148,21 @@ fn text(
         n(c.unique)
     )?;
     if c.ragged_rows > 0 {
-        let lines: Vec<String> = c.ragged_samples.iter().map(|i| i.line.to_string()).collect();
+        let lines: Vec<String> = c
+            .ragged_samples
+            .iter()
+            .map(|i| i.line.to_string())
+            .collect();
         writeln!(
             out,
             "            {} rows with another number of fields than the header (lines {}{})",
             n(c.ragged_rows),
             lines.join(", "),
-            if c.ragged_rows > lines.len() as u64 { ", ..." } else { "" }
+            if c.ragged_rows > lines.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            }
         )?;
     }
     let w = [c.covered, c.stale, c.revoked, c.missing]
@@ -164,8 +177,16 @@ fn text(
         c.max_age_days,
         c.as_of
     )?;
-    writeln!(out, "  stale     {:>w$}  latest event an opt-in older than that", n(c.stale))?;
-    writeln!(out, "  revoked   {:>w$}  latest event an opt-out", n(c.revoked))?;
+    writeln!(
+        out,
+        "  stale     {:>w$}  latest event an opt-in older than that",
+        n(c.stale)
+    )?;
+    writeln!(
+        out,
+        "  revoked   {:>w$}  latest event an opt-out",
+        n(c.revoked)
+    )?;
     writeln!(out, "  missing   {:>w$}  no consent event", n(c.missing))?;
     writeln!(
         out,
@@ -187,7 +208,12 @@ fn text(
         )?;
     }
     if let Some((path, rows)) = uncovered {
-        writeln!(out, "  uncovered {} rows written to {}", n(*rows), path.display())?;
+        writeln!(
+            out,
+            "  uncovered {} rows written to {}",
+            n(*rows),
+            path.display()
+        )?;
     }
     Ok(())
 }

@@ -124,7 +124,9 @@ impl CsvFile {
             // Find the first non-empty line in what has been read.
             while let Some(nl) = memchr::memchr(b'\n', &buf[scanned..]) {
                 let end = scanned + nl;
-                let l = buf[scanned..end].strip_suffix(b"\r").unwrap_or(&buf[scanned..end]);
+                let l = buf[scanned..end]
+                    .strip_suffix(b"\r")
+                    .unwrap_or(&buf[scanned..end]);
                 if !l.is_empty() {
                     return CsvFile::with_header(path, file, buf, scanned, end + 1, line, eof);
                 }
@@ -211,10 +213,7 @@ impl CsvFile {
             path: path.to_owned(),
             header: rec.iter().map(<[u8]>::to_vec).collect(),
             header_line,
-            body: Body::Seq {
-                reader,
-                offset,
-            },
+            body: Body::Seq { reader, offset },
         })
     }
 
@@ -238,7 +237,7 @@ impl CsvFile {
         let path = self.path;
         match self.body {
             Body::Seq { reader, offset } => {
-                scan_seq(&path, reader, offset, &mut sinks[0])?;
+                scan_seq(&path, *reader, offset, &mut sinks[0])?;
                 sinks.iter_mut().for_each(RowSink::end);
                 Ok(sinks)
             }
@@ -264,7 +263,7 @@ impl CsvFile {
         let mut sink = Visit(f);
         let path = self.path;
         match self.body {
-            Body::Seq { reader, offset } => scan_seq(&path, reader, offset, &mut sink),
+            Body::Seq { reader, offset } => scan_seq(&path, *reader, offset, &mut sink),
             Body::Fast {
                 file,
                 pending,
@@ -283,7 +282,9 @@ impl CsvFile {
                 loop {
                     match next_block(&path, &mut feed, &mut buf)? {
                         Next::Block(line) => scan_block(&buf, line, &mut sink),
-                        Next::Seq(reader, offset) => return scan_seq(&path, reader, offset, &mut sink),
+                        Next::Seq(reader, offset) => {
+                            return scan_seq(&path, *reader, offset, &mut sink);
+                        }
                         Next::Done => return Ok(()),
                     }
                 }
@@ -294,7 +295,7 @@ impl CsvFile {
 
 fn scan_seq<S: RowSink>(
     path: &Path,
-    mut reader: Box<SeqReader>,
+    mut reader: SeqReader,
     offset: u64,
     sink: &mut S,
 ) -> Result<(), ConsentError> {
@@ -463,7 +464,7 @@ fn scan_parallel<S: RowSink + Send>(
                         match next {
                             Next::Block(line) => scan_block(&buf, line, &mut sink),
                             Next::Seq(reader, offset) => {
-                                if let Err(e) = scan_seq(path, reader, offset, &mut sink) {
+                                if let Err(e) = scan_seq(path, *reader, offset, &mut sink) {
                                     let mut f = feed.lock().unwrap_or_else(|p| p.into_inner());
                                     f.error = Some(e);
                                 }
@@ -518,7 +519,9 @@ mod tests {
             .iter()
             .map(|h| String::from_utf8_lossy(h).into_owned())
             .collect();
-        let sinks = f.scan((0..threads).map(|_| Collect::default()).collect()).unwrap();
+        let sinks = f
+            .scan((0..threads).map(|_| Collect::default()).collect())
+            .unwrap();
         let mut rows: Vec<_> = sinks.into_iter().flat_map(|s| s.0).collect();
         rows.sort();
         (header, rows)
@@ -552,7 +555,14 @@ mod tests {
     #[test]
     fn ragged_rows_and_no_final_newline() {
         let (_, rows) = read(b"a,b,c\n1\n1,2,3,4\n5,6", 2);
-        assert_eq!(rows, [row(2, &["1"]), row(3, &["1", "2", "3", "4"]), row(4, &["5", "6"])]);
+        assert_eq!(
+            rows,
+            [
+                row(2, &["1"]),
+                row(3, &["1", "2", "3", "4"]),
+                row(4, &["5", "6"])
+            ]
+        );
     }
 
     #[test]

@@ -179,7 +179,11 @@ fn delimiter_hint(header: &[Vec<u8>], wanted: &[&str]) -> Option<String> {
                 .any(|f| wanted.iter().any(|w| same_name(f, w)));
             return Some(format!(
                 "the header is one column holding {name}: the file looks {name}-separated{}; wabaguard reads comma-separated CSV, export again with `,` as the delimiter",
-                if found { " (the wanted columns are there)" } else { "" }
+                if found {
+                    " (the wanted columns are there)"
+                } else {
+                    ""
+                }
             ));
         }
     }
@@ -268,10 +272,13 @@ fn keep_sample(v: &mut Vec<RowIssue>, line: u64, reason: impl FnOnce() -> String
         return;
     }
     let at = v.partition_point(|i| i.line < line);
-    v.insert(at, RowIssue {
-        line,
-        reason: reason(),
-    });
+    v.insert(
+        at,
+        RowIssue {
+            line,
+            reason: reason(),
+        },
+    );
     v.truncate(SAMPLES);
 }
 
@@ -379,7 +386,8 @@ impl RowSink for LedgerSink<'_> {
             self.future += 1;
             return;
         }
-        self.pending.push((number, table::encode_event(at, opt_out)));
+        self.pending
+            .push((number, table::encode_event(at, opt_out)));
         if self.pending.len() == BATCH {
             self.flush();
         }
@@ -504,7 +512,12 @@ impl Outcome {
 
     /// Writes every audience row that is not covered to `out` (atomically):
     /// `line,phone,e164,reason`. Returns the number of rows written.
-    pub fn write_uncovered(&self, audience: &Path, region: Region, out: &Path) -> Result<u64, ConsentError> {
+    pub fn write_uncovered(
+        &self,
+        audience: &Path,
+        region: Region,
+        out: &Path,
+    ) -> Result<u64, ConsentError> {
         let mut norm = PhoneNormalizer::new(region);
         let file = CsvFile::open(audience)?;
         let col = self.phone_index;
@@ -526,7 +539,9 @@ impl Outcome {
                 }
                 let e164 = number.map(|n| format!("+{n}")).unwrap_or_default();
                 let line = line.to_string();
-                if let Err(e) = csv.write_record([line.as_bytes(), raw, e164.as_bytes(), v.as_str().as_bytes()]) {
+                if let Err(e) =
+                    csv.write_record([line.as_bytes(), raw, e164.as_bytes(), v.as_str().as_bytes()])
+                {
                     io_error = Some(std::io::Error::other(e));
                 }
                 written += 1;
@@ -556,7 +571,8 @@ impl Outcome {
 fn redact(value: String) -> String {
     let digits = value.chars().filter(char::is_ascii_digit).count();
     let b = value.as_bytes();
-    let date_like = b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/');
+    let date_like =
+        b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && matches!(b[4], b'-' | b'/');
     let phone_like = digits >= 7
         && !date_like
         && !value.contains(':')
@@ -607,12 +623,14 @@ pub fn collect_audiences(
                 (None, Some(e))
             }
         };
-        snapshot.audiences.push(crate::snapshot::optin::AudienceCoverage {
-            name: aud.name.clone(),
-            file: aud.file.display().to_string(),
-            consent: aud.consent.display().to_string(),
-            coverage,
-            error,
-        });
+        snapshot
+            .audiences
+            .push(crate::snapshot::optin::AudienceCoverage {
+                name: aud.name.clone(),
+                file: aud.file.display().to_string(),
+                consent: aud.consent.display().to_string(),
+                coverage,
+                error,
+            });
     }
 }

@@ -175,7 +175,7 @@ pub struct RegionMeta {
 enum Union {
     /// No type admits this length.
     Empty,
-    Built(Pattern),
+    Built(Box<Pattern>),
     /// Too large to compile: fall back to the full parser.
     Failed,
 }
@@ -294,7 +294,7 @@ impl RegionMeta {
                 Union::Empty
             } else {
                 match Pattern::build(&pats, MatchKind::All) {
-                    Some(p) => Union::Built(p),
+                    Some(p) => Union::Built(Box::new(p)),
                     None => Union::Failed,
                 }
             }

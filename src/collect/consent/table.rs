@@ -180,6 +180,9 @@ mod tests {
         });
         assert_eq!(new, 20_000);
         assert_eq!(t.entries().count(), 20_000);
-        assert_eq!(t.chunks(3).into_iter().map(|c| c.count()).sum::<usize>(), 20_000);
+        assert_eq!(
+            t.chunks(3).into_iter().map(|c| c.count()).sum::<usize>(),
+            20_000
+        );
     }
 }

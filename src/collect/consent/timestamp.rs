@@ -85,7 +85,10 @@ pub fn fast(b: &[u8]) -> Option<Option<Micros>> {
             return None;
         }
         for k in 0..6 {
-            micros = micros * 10 + b.get(start + k).filter(|_| start + k < end).map_or(0, |d| i64::from(d - b'0'));
+            micros = micros * 10
+                + b.get(start + k)
+                    .filter(|_| start + k < end)
+                    .map_or(0, |d| i64::from(d - b'0'));
         }
         i = end;
     }
@@ -146,7 +149,11 @@ mod tests {
 
     fn at(s: &str) -> Option<Micros> {
         let a = parse(s.as_bytes());
-        assert_eq!(a, slow(s.trim().as_bytes()), "fast and chrono disagree on {s:?}");
+        assert_eq!(
+            a,
+            slow(s.trim().as_bytes()),
+            "fast and chrono disagree on {s:?}"
+        );
         a
     }
 
@@ -211,7 +218,9 @@ mod tests {
             let (h, mi, s) = (next(26), next(61), next(62));
             let sep = ["T", "t", " ", "_"][next(4) as usize];
             let frac = ["", ".1", ".123456", ".1234567891", "."][next(5) as usize];
-            let off = ["Z", "z", "+00:00", "-05:00", "+14:00", "+24:00", "-23:59", "+5:00", ""][next(9) as usize];
+            let off = [
+                "Z", "z", "+00:00", "-05:00", "+14:00", "+24:00", "-23:59", "+5:00", "",
+            ][next(9) as usize];
             let s = if next(5) == 0 {
                 format!("{y:04}-{mo:02}-{d:02}")
             } else {
