@@ -153,10 +153,8 @@ fn write_text(out: &mut impl Write, file: &Path, t: &Template, fs: &[Finding]) -
             f.rule,
             f.message
         )?;
-        if f.severity >= Severity::Medium {
-            if !f.remediation.is_empty() {
-                writeln!(out, "  {:<8} fix: {}", "", f.remediation)?;
-            }
+        if f.severity >= Severity::Medium && !f.remediation.is_empty() {
+            writeln!(out, "  {:<8} fix: {}", "", f.remediation)?;
         }
     }
     Ok(())

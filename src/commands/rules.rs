@@ -60,9 +60,7 @@ fn load(args: &RulesArgs) -> Result<RulePack, CmdError> {
 }
 
 fn languages(r: &Rule) -> String {
-    if r.def.kind == RuleKind::Builtin && r.languages.is_empty() {
-        "any".to_owned()
-    } else if r.languages.contains("*") {
+    if (r.def.kind == RuleKind::Builtin && r.languages.is_empty()) || r.languages.contains("*") {
         "any".to_owned()
     } else {
         r.languages.iter().cloned().collect::<Vec<_>>().join(",")

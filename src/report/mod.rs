@@ -223,7 +223,7 @@ fn headline(risk: &Risk, findings: &[Finding]) -> String {
         .into_iter()
         .map(|(check, (sev, n))| (sev, describe_check(check, n)))
         .collect();
-    parts.sort_by(|a, b| b.0.cmp(&a.0));
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
     let reasons: Vec<String> = parts.into_iter().take(3).map(|p| p.1).collect();
     if reasons.is_empty() {
         format!("{} risk: no significant problems found", risk.level)
