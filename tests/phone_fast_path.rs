@@ -5,13 +5,15 @@
 //! number type (digit changes, lengths ±2, trunk prefixes, country codes
 //! written in national input, exit codes, separators, random digit strings)
 //! and reads each value in one of 24 default regions, including regions that
-//! share a country code (CA, AG, GG, KZ). `WABAGUARD_PHONE_SAMPLES` sets the
-//! sample size (default 1,000,000).
+//! share a country code (CA, AG, GG, KZ). Every value the fast path parses
+//! but leaves unchecked must also parse to the library's country code and
+//! national number. `WABAGUARD_PHONE_SAMPLES` sets the sample size (default
+//! 1,000,000).
 
 use std::collections::HashMap;
 
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberType, Region};
-use wabaguard::collect::consent::phone::{Fast, PhoneNormalizer, parse_region};
+use wabaguard::collect::consent::phone::{Candidate, Fast, PhoneNormalizer, parse_region};
 
 struct Rng(u64);
 
@@ -190,6 +192,19 @@ fn fast_path_agrees_with_the_full_parser() {
                         let raw = sample(&mut rng, ex, code, *cc);
                         let f = norm.normalize_fast_only(raw.as_bytes());
                         let full = norm.normalize_full(raw.as_bytes());
+                        // A candidate the fast path has not checked yet must be
+                        // exactly what the library's parser reads (the ledger
+                        // skips the check for numbers of the audience).
+                        if let Candidate::Check(u) = norm.candidate(raw.as_bytes()) {
+                            let want = norm.reference_candidate(raw.as_bytes());
+                            if want != Some((u.country_code(), u.nsn())) {
+                                bad.push(format!(
+                                    "{code} {raw:?}: fast candidate +{} {}, library {want:?}",
+                                    u.country_code(),
+                                    u.nsn()
+                                ));
+                            }
+                        }
                         match f {
                             Fast::Fallback => fallback += 1,
                             Fast::Valid(v) => {

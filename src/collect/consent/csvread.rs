@@ -398,28 +398,38 @@ fn next_block(path: &Path, feed: &mut Feed, buf: &mut Vec<u8>) -> Result<Next, C
     Ok(Next::Block(start))
 }
 
+/// Splits a plain block into records and fields in one pass over its
+/// commas and line ends.
 fn scan_block<S: RowSink>(block: &[u8], first_line: u64, sink: &mut S) {
     let mut fields: Vec<&[u8]> = Vec::with_capacity(16);
     let mut line = first_line;
-    let mut start = 0;
-    let mut rows = memchr::memchr_iter(b'\n', block);
-    loop {
-        let end = match rows.next() {
-            Some(e) => e,
-            None if start < block.len() => block.len(),
-            None => break,
-        };
-        let l = &block[start..end];
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
-        if !l.is_empty() {
-            split_fields(l, &mut fields);
-            sink.row(line, &fields);
+    let mut field_start = 0;
+    let emit = |fields: &mut Vec<&'_ [u8]>, line: u64, sink: &mut S| {
+        // An empty line (one empty field) is not a record.
+        if fields.len() > 1 || fields.first().is_some_and(|f| !f.is_empty()) {
+            sink.row(line, fields);
         }
-        line += 1;
-        start = end + 1;
-        if end == block.len() {
-            break;
+        fields.clear();
+    };
+    for i in memchr::memchr2_iter(b',', b'\n', block) {
+        if block[i] == b',' {
+            fields.push(&block[field_start..i]);
+        } else {
+            let f = &block[field_start..i];
+            fields.push(f.strip_suffix(b"\r").unwrap_or(f));
+            emit(&mut fields, line, sink);
+            line += 1;
         }
+        field_start = i + 1;
+    }
+    if field_start < block.len() {
+        let f = &block[field_start..];
+        fields.push(f.strip_suffix(b"\r").unwrap_or(f));
+        emit(&mut fields, line, sink);
+    } else if !fields.is_empty() {
+        // A last line ending in a comma, without a line end.
+        fields.push(&block[block.len()..]);
+        emit(&mut fields, line, sink);
     }
 }
 

@@ -37,7 +37,7 @@ use thiserror::Error;
 
 use crate::snapshot::optin::{Coverage, RowIssue};
 use csvread::{CsvFile, RowSink};
-use phone::PhoneNormalizer;
+use phone::{Candidate, PhoneNormalizer, Unchecked};
 use table::NumberTable;
 use timestamp::{MICROS_PER_DAY, Micros};
 
@@ -328,21 +328,77 @@ struct LedgerSink<'t> {
     errors: u64,
     future: u64,
     samples: Vec<RowIssue>,
-    /// Valid events of this block not yet looked up: (number, event).
-    pending: Vec<(u64, u64)>,
+    /// Rows read but not yet counted: their phone may still need its
+    /// validity check, which is skipped for numbers found in the audience
+    /// table (it only holds valid numbers). Looked up in batches.
+    pending: Vec<Pending>,
+    /// Reasons of the pending rows that are errors (rare).
+    pending_errors: Vec<RowIssue>,
+}
+
+struct Pending {
+    phone: Candidate,
+    what: What,
+}
+
+enum What {
+    /// An event to record (encoded for [`NumberTable::record`]).
+    Event(u64),
+    /// An event after `as_of`.
+    Future,
+    /// An unreadable row: index into `pending_errors`.
+    Error(usize),
 }
 
 impl LedgerSink<'_> {
     fn flush(&mut self) {
-        for &(n, _) in &self.pending {
-            self.table.touch(n);
-        }
-        for &(n, ev) in &self.pending {
-            if let Some(slot) = self.table.find(n) {
-                self.table.record(slot, ev);
+        for p in &self.pending {
+            if let Candidate::Valid(n) | Candidate::Check(Unchecked { e164: n, .. }) = p.phone {
+                self.table.touch(n);
             }
         }
-        self.pending.clear();
+        for p in self.pending.drain(..) {
+            let slot = match p.phone {
+                Candidate::Invalid => {
+                    self.invalid += 1;
+                    continue;
+                }
+                Candidate::Valid(n) => self.table.find(n),
+                Candidate::Check(u) => {
+                    let slot = self.table.find(u.e164);
+                    if slot.is_none() && !self.norm.check(&u) {
+                        self.invalid += 1;
+                        continue;
+                    }
+                    slot
+                }
+            };
+            match p.what {
+                What::Event(ev) => {
+                    if let Some(slot) = slot {
+                        self.table.record(slot, ev);
+                    }
+                }
+                What::Future => self.future += 1,
+                What::Error(i) => {
+                    self.errors += 1;
+                    let issue = std::mem::replace(
+                        &mut self.pending_errors[i],
+                        RowIssue {
+                            line: 0,
+                            reason: String::new(),
+                        },
+                    );
+                    keep_sample(&mut self.samples, issue.line, || issue.reason);
+                }
+            }
+        }
+        self.pending_errors.clear();
+    }
+
+    fn error(&mut self, line: u64, reason: String) -> What {
+        self.pending_errors.push(RowIssue { line, reason });
+        What::Error(self.pending_errors.len() - 1)
     }
 }
 
@@ -351,43 +407,42 @@ impl RowSink for LedgerSink<'_> {
     fn row(&mut self, line: u64, fields: &[&[u8]]) {
         self.rows += 1;
         let (pc, ec, tc) = self.cols;
-        let Some(number) = fields.get(pc).and_then(|f| self.norm.normalize(f)) else {
+        let phone = match fields.get(pc) {
+            Some(f) => self.norm.candidate(f),
+            None => Candidate::Invalid,
+        };
+        if phone == Candidate::Invalid {
             self.invalid += 1;
             return;
-        };
-        let event = fields.get(ec).map(|e| e.trim_ascii());
-        let opt_out = match event {
-            Some(b"opt_in") => false,
-            Some(b"opt_out") => true,
-            other => {
-                self.errors += 1;
-                keep_sample(&mut self.samples, line, || match other {
-                    None => "no event field (short row)".to_owned(),
-                    Some(e) => format!(
-                        "unknown event `{}` (expected opt_in or opt_out)",
-                        redact(lossy(e))
-                    ),
-                });
-                return;
+        }
+        let what = match fields.get(ec).map(|e| e.trim_ascii()) {
+            Some(e @ (b"opt_in" | b"opt_out")) => {
+                let opt_out = e == b"opt_out";
+                match fields.get(tc).and_then(|t| timestamp::parse(t)) {
+                    Some(at) if at > self.as_of => What::Future,
+                    Some(at) => What::Event(table::encode_event(at, opt_out)),
+                    None => {
+                        let reason = match fields.get(tc) {
+                            None => "no timestamp field (short row)".to_owned(),
+                            Some(t) => format!(
+                                "unparseable timestamp `{}` (expected RFC 3339 or YYYY-MM-DD)",
+                                redact(lossy(t))
+                            ),
+                        };
+                        self.error(line, reason)
+                    }
+                }
+            }
+            None => self.error(line, "no event field (short row)".to_owned()),
+            Some(e) => {
+                let reason = format!(
+                    "unknown event `{}` (expected opt_in or opt_out)",
+                    redact(lossy(e))
+                );
+                self.error(line, reason)
             }
         };
-        let Some(at) = fields.get(tc).and_then(|t| timestamp::parse(t)) else {
-            self.errors += 1;
-            keep_sample(&mut self.samples, line, || match fields.get(tc) {
-                None => "no timestamp field (short row)".to_owned(),
-                Some(t) => format!(
-                    "unparseable timestamp `{}` (expected RFC 3339 or YYYY-MM-DD)",
-                    redact(lossy(t))
-                ),
-            });
-            return;
-        };
-        if at > self.as_of {
-            self.future += 1;
-            return;
-        }
-        self.pending
-            .push((number, table::encode_event(at, opt_out)));
+        self.pending.push(Pending { phone, what });
         if self.pending.len() == BATCH {
             self.flush();
         }
@@ -470,6 +525,7 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
                 future: 0,
                 samples: Vec::new(),
                 pending: Vec::with_capacity(BATCH),
+                pending_errors: Vec::new(),
             })
             .collect(),
     )?;

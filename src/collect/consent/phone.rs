@@ -43,56 +43,130 @@ pub enum Shape {
     National,
 }
 
-/// Strips `raw` into `out` (digits only, without the `+` or `00` marker).
-pub fn clean(raw: &[u8], out: &mut Vec<u8>) -> Shape {
-    out.clear();
+/// Byte classes for [`clean`].
+const DIGIT: u8 = 0;
+const SKIP: u8 = 1;
+const PLUS: u8 = 2;
+const HIGH: u8 = 3;
+const BAD: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [BAD; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = match i as u8 {
+            b'0'..=b'9' => DIGIT,
+            b' ' | b'-' | b'.' | b'(' | b')' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => SKIP,
+            b'+' => PLUS,
+            0x80.. => HIGH,
+            _ => BAD,
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Where [`strip`] puts digits.
+trait Digits {
+    fn push(&mut self, b: u8);
+    fn is_empty(&self) -> bool;
+}
+
+impl Digits for Vec<u8> {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        Vec::push(self, b);
+    }
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        Vec::is_empty(self)
+    }
+}
+
+/// Up to 32 digits, for the fast path (longer values go the slow way).
+struct Fixed {
+    buf: [u8; 32],
+    len: usize,
+    overflow: bool,
+}
+
+impl Digits for Fixed {
+    #[inline(always)]
+    fn push(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        } else {
+            self.overflow = true;
+        }
+    }
+    #[inline(always)]
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// The stripping loop: digits go to `out`; `None` when the value holds a
+/// character that makes it invalid, else whether it started with `+`.
+#[inline(always)]
+fn strip(raw: &[u8], out: &mut impl Digits) -> Option<bool> {
     let mut plus = false;
     let mut i = 0;
     while i < raw.len() {
         let b = raw[i];
-        match b {
-            b'0'..=b'9' => out.push(b),
-            b' ' | b'-' | b'.' | b'(' | b')' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {}
-            b'+' if !plus && out.is_empty() => plus = true,
-            0x80.. => {
+        match CLASS[b as usize] {
+            DIGIT => out.push(b),
+            SKIP => {}
+            PLUS if !plus && out.is_empty() => plus = true,
+            HIGH => {
                 // A multi-byte character: only white space and dashes are stripped.
                 let n = match b {
                     0xc0..=0xdf => 2,
                     0xe0..=0xef => 3,
                     0xf0..=0xf7 => 4,
-                    _ => return Shape::Invalid,
+                    _ => return None,
                 };
-                let Some(ch) = raw
+                let ch = raw
                     .get(i..i + n)
                     .and_then(|s| std::str::from_utf8(s).ok())
-                    .and_then(|s| s.chars().next())
-                else {
-                    return Shape::Invalid;
-                };
+                    .and_then(|s| s.chars().next())?;
                 if !(ch.is_whitespace() || is_dash(ch)) {
-                    return Shape::Invalid;
+                    return None;
                 }
                 i += n;
                 continue;
             }
-            _ => return Shape::Invalid,
+            _ => return None,
         }
         i += 1;
     }
-    if out.is_empty() {
-        Shape::Invalid
-    } else if plus {
-        Shape::International
-    } else if out.starts_with(b"00") {
-        out.drain(..2);
-        if out.is_empty() {
-            Shape::Invalid
-        } else {
-            Shape::International
+    Some(plus)
+}
+
+/// The shape of stripped digits, and how many leading digits (`00`) to drop.
+fn shape(plus: Option<bool>, digits: &[u8]) -> (Shape, usize) {
+    match plus {
+        None => (Shape::Invalid, 0),
+        Some(_) if digits.is_empty() => (Shape::Invalid, 0),
+        Some(true) => (Shape::International, 0),
+        Some(false) if digits.starts_with(b"00") => {
+            if digits.len() == 2 {
+                (Shape::Invalid, 0)
+            } else {
+                (Shape::International, 2)
+            }
         }
-    } else {
-        Shape::National
+        Some(false) => (Shape::National, 0),
     }
+}
+
+/// Strips `raw` into `out` (digits only, without the `+` or `00` marker).
+pub fn clean(raw: &[u8], out: &mut Vec<u8>) -> Shape {
+    out.clear();
+    let plus = strip(raw, out);
+    let (shape, skip) = shape(plus, out);
+    out.drain(..skip);
+    shape
 }
 
 fn is_dash(ch: char) -> bool {
@@ -122,6 +196,43 @@ pub enum Fast {
     Invalid,
     /// Not a shape the fast path handles: ask the full parser.
     Fallback,
+}
+
+/// A value parsed by the fast path but not yet checked for validity: the
+/// country code and national significant number libphonenumber's parser
+/// gives, as E.164 digits. Valid iff [`PhoneNormalizer::check`] says so; a
+/// caller that already knows the E.164 number is valid (the audience table
+/// only holds valid numbers) can skip that check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unchecked {
+    pub e164: u64,
+    cc: u16,
+    nsn_len: u8,
+}
+
+impl Unchecked {
+    pub fn country_code(&self) -> u16 {
+        self.cc
+    }
+
+    /// The national significant number, with its leading zeros.
+    pub fn nsn(&self) -> String {
+        let s = self.e164.to_string();
+        s[s.len() - self.nsn_len as usize..].to_owned()
+    }
+}
+
+/// A value read up to, but not including, the validity check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidate {
+    Invalid,
+    Valid(u64),
+    Check(Unchecked),
+}
+
+enum Step {
+    Done(Fast),
+    Check(Unchecked),
 }
 
 /// How many numbers each path decided.
@@ -189,8 +300,7 @@ impl PhoneNormalizer {
     /// Normalises one value: `Some(e164 digits)` when valid.
     #[inline]
     pub fn normalize(&mut self, raw: &[u8]) -> Option<u64> {
-        let shape = clean(raw, &mut self.buf);
-        match self.fast_cleaned(shape) {
+        match self.normalize_fast_only(raw) {
             Fast::Valid(n) => {
                 self.stats.fast += 1;
                 Some(n)
@@ -201,13 +311,7 @@ impl PhoneNormalizer {
             }
             Fast::Fallback => {
                 self.stats.full += 1;
-                full_cleaned(
-                    shape,
-                    &self.buf,
-                    self.region,
-                    self.country_code,
-                    &mut self.full_buf,
-                )
+                self.normalize_full(raw)
             }
         }
     }
@@ -225,64 +329,169 @@ impl PhoneNormalizer {
     }
 
     /// The fast path alone.
-    pub fn normalize_fast_only(&mut self, raw: &[u8]) -> Fast {
+    #[inline]
+    pub fn normalize_fast_only(&self, raw: &[u8]) -> Fast {
+        match self.fast_step(raw) {
+            Step::Done(f) => f,
+            Step::Check(u) => {
+                if self.check(&u) {
+                    Fast::Valid(u.e164)
+                } else {
+                    Fast::Invalid
+                }
+            }
+        }
+    }
+
+    /// Reads a value up to the validity check (which the caller does with
+    /// [`check`](Self::check), or skips when it knows the number is valid).
+    #[inline]
+    pub fn candidate(&mut self, raw: &[u8]) -> Candidate {
+        match self.fast_step(raw) {
+            Step::Check(u) => {
+                self.stats.fast += 1;
+                Candidate::Check(u)
+            }
+            Step::Done(Fast::Valid(n)) => {
+                self.stats.fast += 1;
+                Candidate::Valid(n)
+            }
+            Step::Done(Fast::Invalid) => {
+                self.stats.fast += 1;
+                Candidate::Invalid
+            }
+            Step::Done(Fast::Fallback) => {
+                self.stats.full += 1;
+                match self.normalize_full(raw) {
+                    Some(n) => Candidate::Valid(n),
+                    None => Candidate::Invalid,
+                }
+            }
+        }
+    }
+
+    /// Whether a candidate is valid for its country (`is_valid_number`).
+    #[inline]
+    pub fn check(&self, u: &Unchecked) -> bool {
+        let mut buf = [0u8; 20];
+        let len = u.nsn_len as usize;
+        let mut n = u.e164;
+        for i in (0..len).rev() {
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let nsn = &buf[..len];
+        let fast = self.meta.and_then(|meta| is_valid(meta, u.cc, nsn));
+        fast.unwrap_or_else(|| valid_by_library(u.cc, nsn))
+    }
+
+    /// What libphonenumber's parser makes of a value (country code and
+    /// national significant number), before the validity check; `None` when
+    /// it cannot parse it. For tests of the fast path.
+    pub fn reference_candidate(&mut self, raw: &[u8]) -> Option<(u16, String)> {
         let shape = clean(raw, &mut self.buf);
-        self.fast_cleaned(shape)
+        let n = parse_full(
+            shape,
+            &self.buf,
+            self.region,
+            self.country_code,
+            &mut self.full_buf,
+        )?;
+        Some((
+            u16::try_from(n.country_code).ok()?,
+            rlibphonenumber::get_national_significant_number_owned(&n),
+        ))
     }
 
     #[inline]
-    fn fast_cleaned(&self, shape: Shape) -> Fast {
-        let (Some(meta), Some(region)) = (self.meta, self.region_meta) else {
-            return match shape {
-                Shape::Invalid => Fast::Invalid,
-                _ => Fast::Fallback,
-            };
+    fn fast_step(&self, raw: &[u8]) -> Step {
+        let mut digits = Fixed {
+            buf: [0; 32],
+            len: 0,
+            overflow: false,
         };
-        let d = self.buf.as_slice();
+        let plus = strip(raw, &mut digits);
+        if plus.is_none() {
+            return Step::Done(Fast::Invalid);
+        }
+        let (Some(meta), Some(region)) = (self.meta, self.region_meta) else {
+            return Step::Done(Fast::Fallback);
+        };
+        if digits.overflow {
+            return Step::Done(Fast::Fallback);
+        }
+        let (shape, skip) = shape(plus, &digits.buf[..digits.len]);
+        let d = &digits.buf[skip..digits.len];
         match shape {
-            Shape::Invalid => Fast::Invalid,
-            _ if d.len() < 4 || d.len() > 24 => Fast::Fallback,
+            Shape::Invalid => Step::Done(Fast::Invalid),
+            _ if d.len() < 4 || d.len() > 24 => Step::Done(Fast::Fallback),
             Shape::International => fast_international(meta, d),
             Shape::National => fast_national(meta, region, self.country_code, &self.cc_digits, d),
         }
     }
 }
 
+/// `is_valid_number` for a country code and national significant number,
+/// by the library itself (when a pattern could not be compiled).
+fn valid_by_library(cc: u16, nsn: &[u8]) -> bool {
+    let Some(value) = std::str::from_utf8(nsn)
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return false;
+    };
+    let zeros = nsn.iter().take_while(|&&b| b == b'0').count();
+    let mut n = PhoneNumber {
+        country_code: i32::from(cc),
+        national_number: value,
+        ..PhoneNumber::default()
+    };
+    if zeros > 0 && nsn.len() > 1 {
+        let zeros = if zeros == nsn.len() { zeros - 1 } else { zeros };
+        n.italian_leading_zero = Some(true);
+        if zeros > 1 {
+            n.number_of_leading_zeros = Some(zeros as i32);
+        }
+    }
+    PHONE_NUMBER_UTIL.is_valid_number(&n)
+}
+
 /// `parse("+" + d)`: the country code is the first 1–3 digits that are one.
-fn fast_international(meta: &PhoneMeta, d: &[u8]) -> Fast {
+fn fast_international(meta: &PhoneMeta, d: &[u8]) -> Step {
     if d[0] == b'0' {
-        return Fast::Fallback;
+        return Step::Done(Fast::Fallback);
     }
     let mut cc: u16 = 0;
     for (i, &b) in d.iter().take(3).enumerate() {
         cc = cc * 10 + u16::from(b - b'0');
         if meta.is_country_code(cc) {
             let Some(m) = meta.main_for_code(cc) else {
-                return Fast::Fallback;
+                return Step::Done(Fast::Fallback);
             };
-            return finish(meta, cc, m, &d[i + 1..]);
+            return finish(cc, m, &d[i + 1..]);
         }
     }
-    Fast::Fallback
+    Step::Done(Fast::Fallback)
 }
 
 /// `parse(d, region)`, minus the exit-code detection (which falls back).
-fn fast_national(meta: &PhoneMeta, r: &RegionMeta, cc_r: u16, cc_digits: &[u8], d: &[u8]) -> Fast {
+fn fast_national(meta: &PhoneMeta, r: &RegionMeta, cc_r: u16, cc_digits: &[u8], d: &[u8]) -> Step {
+    const FALLBACK: Step = Step::Done(Fast::Fallback);
     if !r.usable() {
-        return Fast::Fallback;
+        return FALLBACK;
     }
     // The region's exit code at the start: libphonenumber would read the
     // number as international; the full parser handles that case.
     if let Some(end) = r.idd_find(d) {
         if d.get(end) != Some(&b'0') {
-            return Fast::Fallback;
+            return FALLBACK;
         }
     }
     let mut cc = 0u16;
     let mut nsn0 = d;
     if let Some(potential) = d.strip_prefix(cc_digits) {
         let Some(stripped) = strip_national_prefix(r, potential) else {
-            return Fast::Fallback;
+            return FALLBACK;
         };
         if (!r.general_pattern_match(d) && r.general_pattern_match(stripped))
             || r.test_length(d.len()) == LengthTest::TooLong
@@ -294,23 +503,25 @@ fn fast_national(meta: &PhoneMeta, r: &RegionMeta, cc_r: u16, cc_digits: &[u8], 
     let mut m = r;
     if cc != 0 {
         match meta.main_for_code(cc) {
-            Some(main) if main.id != r.id => m = main,
+            Some(main) if !std::ptr::eq(main, r) => m = main,
             Some(_) => {}
-            None => return Fast::Fallback,
+            None => return FALLBACK,
         }
     } else {
         cc = cc_r;
     }
-    finish(meta, cc, m, nsn0)
+    finish(cc, m, nsn0)
 }
 
-/// The rest of `parse_helper` (national prefix, lengths) and `is_valid_number`.
-fn finish(meta: &PhoneMeta, cc: u16, m: &RegionMeta, nsn0: &[u8]) -> Fast {
+/// The rest of `parse_helper` (national prefix, lengths); the validity
+/// check is left to the caller.
+fn finish(cc: u16, m: &RegionMeta, nsn0: &[u8]) -> Step {
+    const FALLBACK: Step = Step::Done(Fast::Fallback);
     if !m.usable() || nsn0.len() < 2 {
-        return Fast::Fallback;
+        return FALLBACK;
     }
     let Some(candidate) = strip_national_prefix(m, nsn0) else {
-        return Fast::Fallback;
+        return FALLBACK;
     };
     let nsn = match m.test_length(candidate.len()) {
         LengthTest::LocalOnly | LengthTest::TooShort | LengthTest::InvalidLength => nsn0,
@@ -319,15 +530,15 @@ fn finish(meta: &PhoneMeta, cc: u16, m: &RegionMeta, nsn0: &[u8]) -> Fast {
     // Very short or long numbers, and runs of leading zeros (libphonenumber
     // stores those as a count), are left to the full parser.
     if nsn.len() < 4 || nsn.len() > MAX_NSN || nsn.starts_with(b"00") {
-        return Fast::Fallback;
+        return FALLBACK;
     }
-    match is_valid(meta, cc, nsn) {
-        Some(true) => match e164(cc, nsn) {
-            Some(n) => Fast::Valid(n),
-            None => Fast::Fallback,
-        },
-        Some(false) => Fast::Invalid,
-        None => Fast::Fallback,
+    match e164(cc, nsn) {
+        Some(e164) => Step::Check(Unchecked {
+            e164,
+            cc,
+            nsn_len: nsn.len() as u8,
+        }),
+        None => FALLBACK,
     }
 }
 
@@ -381,16 +592,23 @@ fn e164(cc: u16, nsn: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// The reference path: `rlibphonenumber` parse and `is_valid_number`.
-fn full_cleaned(shape: Shape, d: &[u8], region: Region, cc_r: u16, s: &mut String) -> Option<u64> {
+/// The reference parse: `rlibphonenumber`, with `+`/`00` international and
+/// the region's own exit code not honoured.
+fn parse_full(
+    shape: Shape,
+    d: &[u8],
+    region: Region,
+    cc_r: u16,
+    s: &mut String,
+) -> Option<PhoneNumber> {
     let digits = std::str::from_utf8(d).ok()?;
-    let parsed = match shape {
-        Shape::Invalid => return None,
+    match shape {
+        Shape::Invalid => None,
         Shape::International => {
             s.clear();
             s.push('+');
             s.push_str(digits);
-            PHONE_NUMBER_UTIL.parse(&*s, None).ok()?
+            PHONE_NUMBER_UTIL.parse(&*s, None).ok()
         }
         Shape::National => {
             let n = PHONE_NUMBER_UTIL
@@ -403,12 +621,17 @@ fn full_cleaned(shape: Shape, d: &[u8], region: Region, cc_r: u16, s: &mut Strin
                 s.push('+');
                 s.push_str(&cc_r.to_string());
                 s.push_str(digits);
-                PHONE_NUMBER_UTIL.parse(&*s, None).ok()?
+                PHONE_NUMBER_UTIL.parse(&*s, None).ok()
             } else {
-                n
+                Some(n)
             }
         }
-    };
+    }
+}
+
+/// The reference path: [`parse_full`] and `is_valid_number`.
+fn full_cleaned(shape: Shape, d: &[u8], region: Region, cc_r: u16, s: &mut String) -> Option<u64> {
+    let parsed = parse_full(shape, d, region, cc_r, s)?;
     if !PHONE_NUMBER_UTIL.is_valid_number(&parsed) {
         return None;
     }

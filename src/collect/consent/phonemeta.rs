@@ -17,9 +17,10 @@ use std::sync::{Arc, LazyLock, OnceLock};
 
 use prost::Message;
 use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::util::syntax;
-use regex_automata::{Anchored, Input, MatchKind};
+use regex_automata::{Anchored, MatchKind};
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneMetadata, PhoneMetadataCollection, PhoneNumberDesc};
 
 /// The metadata of the linked `rlibphonenumber`, copied at build time (empty
@@ -32,7 +33,7 @@ pub const MAX_NSN: usize = 17;
 /// A compiled pattern: a dense DFA, anchored at the start.
 pub struct Pattern {
     dfa: dense::DFA<Vec<u32>>,
-    start: regex_automata::util::primitives::StateID,
+    start: StateID,
 }
 
 impl Pattern {
@@ -88,15 +89,57 @@ impl Pattern {
 
     /// End of the leftmost-first match anchored at the start of `s`
     /// (libphonenumber's `anchor_start` `find`). Only for patterns built with
-    /// [`MatchKind::LeftmostFirst`].
+    /// [`MatchKind::LeftmostFirst`]. (regex-automata's `find_fwd`, without
+    /// prefilters and acceleration, which anchored digit strings never use.)
     #[inline]
     pub fn prefix_find(&self, s: &[u8]) -> Option<usize> {
-        self.dfa
-            .try_search_fwd(&Input::new(s).anchored(Anchored::Yes))
-            .ok()
-            .flatten()
-            .map(|m| m.offset())
+        let mut sid = self.start;
+        let mut end = None;
+        for (at, &b) in s.iter().enumerate() {
+            sid = self.dfa.next_state(sid, b);
+            if self.dfa.is_special_state(sid) {
+                if self.dfa.is_match_state(sid) {
+                    // Matches are reported one byte late.
+                    end = Some(at);
+                } else if self.dfa.is_dead_state(sid) {
+                    return end;
+                }
+            }
+        }
+        sid = self.dfa.next_eoi_state(sid);
+        if self.dfa.is_match_state(sid) {
+            end = Some(s.len());
+        }
+        end
     }
+}
+
+/// Whether every digit string of length `len` that `a` matches, `b` matches
+/// too: a walk over the pairs of states the two DFAs reach together, level
+/// by level. Gives up (`false`) when the pairs grow past a bound.
+fn subset_at_length(a: &Pattern, b: &Pattern, len: usize) -> bool {
+    use std::collections::HashSet;
+    let mut level: HashSet<(StateID, StateID)> = HashSet::from([(a.start, b.start)]);
+    for _ in 0..len {
+        let mut next = HashSet::with_capacity(level.len() * 2);
+        for &(sa, sb) in &level {
+            for d in b'0'..=b'9' {
+                let na = a.dfa.next_state(sa, d);
+                if a.dfa.is_dead_state(na) {
+                    continue;
+                }
+                next.insert((na, b.dfa.next_state(sb, d)));
+            }
+        }
+        if next.len() > 200_000 {
+            return false;
+        }
+        level = next;
+    }
+    level.into_iter().all(|(sa, sb)| {
+        !a.dfa.is_match_state(a.dfa.next_eoi_state(sa))
+            || b.dfa.is_match_state(b.dfa.next_eoi_state(sb))
+    })
 }
 
 /// One number type description (`fixedLine`, `mobile`, ...).
@@ -175,7 +218,10 @@ pub struct RegionMeta {
 enum Union {
     /// No type admits this length.
     Empty,
-    Built(Box<Pattern>),
+    /// The union of the number types admitting this length; `general` is
+    /// whether the general pattern must still be checked (it need not when
+    /// every string of this length the union accepts, it accepts too).
+    Built { types: Box<Pattern>, general: bool },
     /// Too large to compile: fall back to the full parser.
     Failed,
 }
@@ -272,17 +318,17 @@ impl RegionMeta {
         if len > MAX_NSN || !self.general.admits(len) {
             return Some(false);
         }
-        if !c.general.as_ref().is_some_and(|p| p.full_match(nsn)) {
-            return Some(false);
-        }
-        match self.union_for(len) {
+        match self.union_for(len, c) {
             Union::Empty => Some(false),
-            Union::Built(p) => Some(p.full_match(nsn)),
+            Union::Built { types, general } => Some(
+                types.full_match(nsn)
+                    && (!general || c.general.as_ref().is_some_and(|p| p.full_match(nsn))),
+            ),
             Union::Failed => None,
         }
     }
 
-    fn union_for(&self, len: usize) -> &Union {
+    fn union_for(&self, len: usize, c: &Compiled) -> &Union {
         self.by_length[len].get_or_init(|| {
             let pats: Vec<&str> = self
                 .types
@@ -294,7 +340,16 @@ impl RegionMeta {
                 Union::Empty
             } else {
                 match Pattern::build(&pats, MatchKind::All) {
-                    Some(p) => Union::Built(Box::new(p)),
+                    Some(p) => {
+                        let general = !c
+                            .general
+                            .as_ref()
+                            .is_some_and(|g| subset_at_length(&p, g, len));
+                        Union::Built {
+                            types: Box::new(p),
+                            general,
+                        }
+                    }
                     None => Union::Failed,
                 }
             }
