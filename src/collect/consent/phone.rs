@@ -757,7 +757,7 @@ mod tests {
 
     #[test]
     fn metadata_is_available_to_the_fast_path() {
-        let mut p = us();
+        let p = us();
         assert_eq!(
             p.normalize_fast_only(b"+14155550132"),
             Fast::Valid(14155550132)
