@@ -556,3 +556,17 @@ fn big_file_streams_across_blocks_and_threads() {
     assert_eq!(c.ledger_rows, 500_000);
     assert_eq!(c.invalid + c.unique + c.duplicates, c.total);
 }
+
+#[test]
+fn quote_everything_crlf_exports_read_like_plain_ones() {
+    // Many CRMs quote every field and end lines with CRLF: those files go
+    // through the csv crate, and must give the same counts and line numbers.
+    let plain = fixture_run("audience_mixed_formats.csv", "ledger_bad_rows.csv").unwrap();
+    let quoted = fixture_run(
+        "audience_mixed_formats_quoted_crlf.csv",
+        "ledger_bad_rows_quoted_crlf.csv",
+    )
+    .unwrap();
+    assert_eq!(plain, quoted);
+    assert_eq!(quoted.ledger_error_samples[0].line, 4);
+}

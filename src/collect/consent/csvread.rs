@@ -82,13 +82,41 @@ fn csv_err(path: &Path, offset: u64, e: csv::Error) -> ConsentError {
     }
 }
 
-fn seq_reader(r: Box<dyn Read + Send>) -> Box<SeqReader> {
+/// The `csv` crate reader. Records end at `\n` (a `\r` before it is removed
+/// from the last field), because with its default terminator (`\r`, `\n` or
+/// `\r\n`) the crate reports line numbers one too low after every CRLF.
+/// Only for data with a lone `\r` (old Mac line ends) is that terminator
+/// used.
+fn seq_reader(r: Box<dyn Read + Send>, lone_cr: bool) -> Box<SeqReader> {
     Box::new(
         csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .terminator(if lone_cr {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
             .from_reader(r),
     )
+}
+
+/// Whether `data` has a `\r` that is not followed by `\n`.
+fn has_lone_cr(data: &[u8]) -> bool {
+    memchr::memchr_iter(b'\r', data).any(|i| data.get(i + 1).is_some_and(|&b| b != b'\n'))
+}
+
+/// The fields of a record read by the csv crate: a `\r` ending the last
+/// field is the rest of a CRLF line end; `None` for an empty line.
+fn record_fields(rec: &csv::ByteRecord) -> Option<Vec<&[u8]>> {
+    let mut fields: Vec<&[u8]> = rec.iter().collect();
+    if let Some(last) = fields.last_mut() {
+        *last = last.strip_suffix(b"\r").unwrap_or(last);
+    }
+    if fields.len() == 1 && fields[0].is_empty() {
+        return None;
+    }
+    Some(fields)
 }
 
 /// Whether a block can be split by hand: no `"` and every `\r` followed by `\n`.
@@ -196,8 +224,9 @@ impl CsvFile {
             });
         }
         // A quoted header: the csv crate reads everything from the header on.
+        let lone_cr = has_lone_cr(&buf[start..]);
         let rest: Box<dyn Read + Send> = Box::new(Cursor::new(buf[start..].to_vec()).chain(file));
-        let mut reader = seq_reader(rest);
+        let mut reader = seq_reader(rest, lone_cr);
         let offset = line - 1;
         let mut rec = csv::ByteRecord::new();
         if !reader
@@ -211,7 +240,11 @@ impl CsvFile {
         let header_line = rec.position().map_or(line, |p| p.line() + offset);
         Ok(CsvFile {
             path: path.to_owned(),
-            header: rec.iter().map(<[u8]>::to_vec).collect(),
+            header: record_fields(&rec)
+                .unwrap_or_default()
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect(),
             header_line,
             body: Body::Seq { reader, offset },
         })
@@ -307,8 +340,9 @@ fn scan_seq<S: RowSink>(
             Err(e) => return Err(csv_err(path, offset, e)),
         }
         let line = rec.position().map_or(0, |p| p.line() + offset);
-        let fields: Vec<&[u8]> = rec.iter().collect();
-        sink.row(line, &fields);
+        if let Some(fields) = record_fields(&rec) {
+            sink.row(line, &fields);
+        }
     }
 }
 
@@ -385,6 +419,7 @@ fn next_block(path: &Path, feed: &mut Feed, buf: &mut Vec<u8>) -> Result<Next, C
     let start = feed.next_line;
     if !plain(buf) {
         feed.stop = true;
+        let lone_cr = has_lone_cr(buf) || has_lone_cr(&feed.carry);
         let mut rest = std::mem::take(buf);
         rest.append(&mut feed.carry);
         let cursor = Cursor::new(rest);
@@ -392,7 +427,7 @@ fn next_block(path: &Path, feed: &mut Feed, buf: &mut Vec<u8>) -> Result<Next, C
             Some(f) if !feed.eof => Box::new(cursor.chain(f)),
             _ => Box::new(cursor),
         };
-        return Ok(Next::Seq(seq_reader(reader), start - 1));
+        return Ok(Next::Seq(seq_reader(reader, lone_cr), start - 1));
     }
     feed.next_line += memchr::memchr_iter(b'\n', buf).count() as u64;
     Ok(Next::Block(start))
@@ -609,5 +644,38 @@ mod tests {
         }
         assert_eq!(rows[400_000], row(400_002, &["999", "quoted, late"]));
         assert_eq!(rows[400_001], row(400_003, &["1000000", "last"]));
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::tests_support::read_lines;
+
+    #[test]
+    fn quoted_crlf_line_numbers() {
+        assert_eq!(
+            read_lines(b"\"phone\"\r\n\"1\"\r\n\"2\"\r\n\"3\"\r\n"),
+            [2, 3, 4]
+        );
+        assert_eq!(read_lines(b"\"phone\"\n\"1\"\n\"2\"\n\"3\"\n"), [2, 3, 4]);
+        assert_eq!(read_lines(b"phone\r\n1\r\n\"2\"\r\n3\r\n"), [2, 3, 4]);
+        assert_eq!(
+            read_lines(b"\"phone\"\r\n\r\n\"1\"\r\n\"a\r\nb\"\r\n3"),
+            [3, 4, 6]
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    pub fn read_lines(bytes: &[u8]) -> Vec<u64> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let f = CsvFile::open(&p).unwrap();
+        let mut v = Vec::new();
+        f.for_each(|l, _| v.push(l)).unwrap();
+        v
     }
 }

@@ -455,6 +455,7 @@ impl RowSink for LedgerSink<'_> {
 
 /// Computes the coverage of `audience` by `consent`.
 pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outcome, ConsentError> {
+    let started = std::time::Instant::now();
     let threads = p.threads();
     let norm = PhoneNormalizer::new(p.region);
 
@@ -479,6 +480,11 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
             })
             .collect(),
     )?;
+    let mut paths = phone::PathStats::default();
+    for s in &sinks {
+        paths.fast += s.norm.stats.fast;
+        paths.full += s.norm.stats.full;
+    }
     let valid: usize = sinks.iter().map(|s| s.numbers.len()).sum();
     let table = NumberTable::with_capacity(valid);
     let unique: u64 = std::thread::scope(|s| {
@@ -529,6 +535,17 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
             })
             .collect(),
     )?;
+    for s in &sinks {
+        paths.fast += s.norm.stats.fast;
+        paths.full += s.norm.stats.full;
+    }
+    tracing::debug!(
+        started_ms = started.elapsed().as_millis() as u64,
+        fast_path = paths.fast,
+        full_parser = paths.full,
+        threads,
+        "phones read"
+    );
     cov.ledger_rows = sinks.iter().map(|s| s.rows).sum();
     cov.ledger_invalid = sinks.iter().map(|s| s.invalid).sum();
     cov.ledger_errors = sinks.iter().map(|s| s.errors).sum();
@@ -663,7 +680,8 @@ pub fn collect_audiences(
             .and_then(|region| {
                 let params = OptinParams {
                     region,
-                    as_of: as_of.timestamp_micros(),
+                    // Whole seconds, like the run id and `generated_at`.
+                    as_of: as_of.timestamp() * 1_000_000,
                     max_age_days: aud.max_age_days.unwrap_or(cfg.optin.max_age_days),
                     phone_column: aud.phone_column.clone(),
                     threads: 0,
