@@ -570,3 +570,15 @@ fn quote_everything_crlf_exports_read_like_plain_ones() {
     assert_eq!(plain, quoted);
     assert_eq!(quoted.ledger_error_samples[0].line, 4);
 }
+
+#[test]
+fn a_file_without_header_is_an_error_that_masks_its_phone_numbers() {
+    let f = Files::new("+14155550132,Ana,vip\n+12025550143,Bo,vip\n", LEDGER_HEADER);
+    let err = compute(&f.audience(), &f.ledger(), &params("2026-11-24", 365))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no phone column"), "{err}");
+    assert!(err.contains("`+1 ••• ••• 0132`"), "{err}");
+    assert!(!err.contains("4155550132"), "{err}");
+}
