@@ -645,11 +645,16 @@ mod tests {
         assert_eq!(rows[400_000], row(400_002, &["999", "quoted, late"]));
         assert_eq!(rows[400_001], row(400_003, &["1000000", "last"]));
     }
-}
 
-#[cfg(test)]
-mod line_tests {
-    use super::tests_support::read_lines;
+    fn read_lines(bytes: &[u8]) -> Vec<u64> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let f = CsvFile::open(&p).unwrap();
+        let mut v = Vec::new();
+        f.for_each(|l, _| v.push(l)).unwrap();
+        v
+    }
 
     #[test]
     fn quoted_crlf_line_numbers() {
@@ -663,19 +668,5 @@ mod line_tests {
             read_lines(b"\"phone\"\r\n\r\n\"1\"\r\n\"a\r\nb\"\r\n3"),
             [3, 4, 6]
         );
-    }
-}
-
-#[cfg(test)]
-mod tests_support {
-    use super::*;
-    pub fn read_lines(bytes: &[u8]) -> Vec<u64> {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("x.csv");
-        std::fs::write(&p, bytes).unwrap();
-        let f = CsvFile::open(&p).unwrap();
-        let mut v = Vec::new();
-        f.for_each(|l, _| v.push(l)).unwrap();
-        v
     }
 }
