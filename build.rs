@@ -1,5 +1,12 @@
 //! Embeds every file under `rules/` into the binary (see `rulepack::EMBEDDED`),
 //! so the shipped rule packs and runbooks work without the source tree.
+//!
+//! Also copies the phone-number metadata of the exact `rlibphonenumber`
+//! version being compiled (its `metadata.bin`) into `OUT_DIR`, so the opt-in
+//! fast path (`collect::consent::phonemeta`) decides validity from the very
+//! same patterns the full parser uses. When it cannot be found (an unusual
+//! source layout), an empty file is written and every number goes through the
+//! full parser: slower, never different.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -52,4 +59,68 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("embedded_rules.rs"), toml).expect("write embedded_rules.rs");
     std::fs::write(out.join("embedded_docs.rs"), md).expect("write embedded_docs.rs");
+
+    println!("cargo:rerun-if-changed=Cargo.lock");
+    let meta = locate_phone_metadata(&root);
+    let bytes = match &meta {
+        Some(p) => {
+            println!("cargo:rerun-if-changed={}", p.display());
+            std::fs::read(p).unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    if bytes.is_empty() {
+        println!(
+            "cargo:warning=rlibphonenumber metadata.bin not found: the opt-in phone fast path is disabled (results are unchanged, only slower)"
+        );
+    }
+    std::fs::write(out.join("phone_metadata.bin"), bytes).expect("write phone_metadata.bin");
+}
+
+/// Finds `src/generated/metadata/metadata.bin` of the `rlibphonenumber`
+/// package in this build, asking `cargo metadata` where its sources are
+/// (this follows vendoring and source replacement).
+fn locate_phone_metadata(root: &Path) -> Option<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--locked",
+            "--manifest-path",
+        ])
+        .arg(root.join("Cargo.toml"))
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let json = String::from_utf8_lossy(&out.stdout);
+    // Every package object carries `"manifest_path":"..."`; no JSON parser is
+    // needed to pick out the one of rlibphonenumber.
+    let key = "\"manifest_path\":\"";
+    let mut rest = json.as_ref();
+    while let Some(i) = rest.find(key) {
+        rest = &rest[i + key.len()..];
+        let end = rest.find('"')?;
+        let path = rest[..end].replace("\\\\", "\\");
+        rest = &rest[end..];
+        let manifest = PathBuf::from(&path);
+        let dir = manifest.parent()?;
+        let name = dir.file_name()?.to_string_lossy();
+        let is_crate = name == "rlibphonenumber"
+            || name
+                .strip_prefix("rlibphonenumber-")
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        if is_crate {
+            let bin = dir.join("src/generated/metadata/metadata.bin");
+            if bin.is_file() {
+                return Some(bin);
+            }
+        }
+    }
+    None
 }

@@ -84,12 +84,16 @@ pub fn audit_collected(
             SourceKind::Graph
         };
         match collected {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
+                // Audiences are local CSV files: read them here, after the
+                // (possibly networked) collection, for every source alike.
+                collect::consent::collect_audiences(cfg, account, now, &mut snapshot);
                 let ctx = CheckContext {
                     pack,
                     mask_phones: cfg.reports.mask_phone_numbers,
                     now,
                     previous_numbers: previous.get(&account.name).map(Vec::as_slice),
+                    optin: cfg.optin.policy(),
                 };
                 let findings = checks::run_all(&snapshot, &ctx);
                 let risk = crate::risk::assess_account(&snapshot, &findings, now);
@@ -99,18 +103,19 @@ pub fn audit_collected(
                     findings = findings.len(),
                     "account audited"
                 );
-                report.accounts.push(
-                    AccountReport::audited(
-                        &snapshot.account,
-                        &snapshot.waba_id,
-                        snapshot.source,
-                        snapshot.templates.len(),
-                        snapshot.phone_numbers.len(),
-                        findings,
-                        snapshot.notes,
-                    )
-                    .with_signals(risk, numbers, &titles),
+                let mut account_report = AccountReport::audited(
+                    &snapshot.account,
+                    &snapshot.waba_id,
+                    snapshot.source,
+                    snapshot.templates.len(),
+                    snapshot.phone_numbers.len(),
+                    findings,
+                    snapshot.notes,
                 );
+                account_report.optin = snapshot.audiences;
+                report
+                    .accounts
+                    .push(account_report.with_signals(risk, numbers, &titles));
             }
             Err(e) => {
                 warn!(error = %e, "account could not be collected");

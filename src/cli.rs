@@ -15,7 +15,7 @@ use crate::checks::Severity;
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
 2 = could not run (bad config, unreadable input, no account could be collected).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot"
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot\n  wabaguard optin --audience audience.csv --consent consent_ledger.csv"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -86,6 +86,21 @@ Exit codes: 0 = diagnosed (whatever the stage), 2 = could not run (bad config, u
 Examples:\n  wabaguard diagnose --account casa-verde\n  wabaguard diagnose --account casa-verde --format json | jq .diagnosis.cause"
     )]
     Diagnose(DiagnoseArgs),
+    /// Opt-in coverage of an audience CSV against a consent ledger CSV.
+    #[command(
+        long_about = "Opt-in coverage of an audience CSV against a consent ledger CSV.\n\n\
+Every audience phone is normalised to E.164 (spaces, dashes, dots and parentheses stripped; a leading + or 00 \
+is international, anything else a national number of --region; any other character, letters included, makes it \
+invalid; the number must be valid for its country). Each distinct valid number is then exactly one of: revoked \
+(latest ledger event is opt_out; opt_out wins ties), stale (latest is an opt_in older than --max-age-days before \
+--as-of), covered (a newer opt_in) or missing (no event). Ledger events after --as-of are ignored; ledger rows \
+with an invalid phone, an unknown event or a bad timestamp are counted and ignored.",
+        after_help = "Examples:\n  wabaguard optin --audience black_friday.csv --consent consent_ledger.csv\n  \
+wabaguard optin --audience a.csv --consent l.csv --as-of 2026-11-24 --region BR --format json\n  \
+wabaguard optin --audience a.csv --consent l.csv --uncovered drop.csv --fail-below 0.99\n\n\
+Exit codes: 0 = computed, 1 = coverage below --fail-below, 2 = a file could not be read (the message names file and line)."
+    )]
+    Optin(OptinArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +127,48 @@ pub struct DiagnoseArgs {
     /// Output format (`md` prints the same as `text`, with Markdown runbooks).
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OptinFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OptinArgs {
+    /// Audience CSV: a header row and a phone column (phone, phone_number, wa_id or msisdn).
+    #[arg(long, value_name = "FILE")]
+    pub audience: PathBuf,
+    /// Consent ledger CSV: phone,event,timestamp,source (event opt_in or opt_out).
+    #[arg(long, value_name = "FILE")]
+    pub consent: PathBuf,
+    /// The instant verdicts are computed at: RFC 3339, or a date meaning 00:00:00Z [default: now].
+    #[arg(long, value_name = "RFC3339|DATE")]
+    pub as_of: Option<String>,
+    /// Region of national numbers (ISO 3166 code) [default: [optin] region from the config, else US].
+    #[arg(long, value_name = "CC")]
+    pub region: Option<String>,
+    /// An opt-in older than this no longer covers [default: [optin] max_age_days, else 365].
+    #[arg(long, value_name = "N")]
+    pub max_age_days: Option<u32>,
+    /// The audience's phone column, when it has another name.
+    #[arg(long, value_name = "NAME")]
+    pub phone_column: Option<String>,
+    #[arg(long, value_enum, default_value_t = OptinFormat::Text)]
+    pub format: OptinFormat,
+    /// Write every audience row that is not covered (line, phone, E.164, reason) to this CSV.
+    #[arg(long, value_name = "OUT.csv")]
+    pub uncovered: Option<PathBuf>,
+    /// Exit 1 when coverage is below this share (e.g. 0.99).
+    #[arg(long, value_name = "SHARE")]
+    pub fail_below: Option<f64>,
+    /// Config file for the [optin] defaults [default: ./config.toml when present].
+    #[arg(short, long)]
+    pub config: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

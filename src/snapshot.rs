@@ -7,6 +7,8 @@
 //! unknown value is never a parse failure; the checks interpret them and report
 //! values they do not know as `info`.
 
+pub mod optin;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -78,6 +80,9 @@ pub struct Snapshot {
     /// Where the two-step verification PIN is kept (from the config), if stated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub two_step: Option<TwoStep>,
+    /// Opt-in coverage of the audiences configured on the account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<optin::AudienceCoverage>,
 }
 
 impl Snapshot {

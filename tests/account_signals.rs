@@ -61,6 +61,7 @@ fn audit_dir(dir: &Path, extra: &str, now: &str, previous: Option<&[NumberState]
         mask_phones: true,
         now,
         previous_numbers: previous,
+        optin: wabaguard::config::OptinConfig::default().policy(),
     };
     let findings = checks::run_all(&snap, &ctx);
     let risk = risk::assess_account(&snap, &findings, now);
@@ -539,6 +540,7 @@ fn profile_findings(file: &str) -> Vec<Finding> {
         mask_phones: true,
         now: at("2026-11-25T00:00:00Z"),
         previous_numbers: None,
+        optin: wabaguard::config::OptinConfig::default().policy(),
     };
     checks::run_all(&snap, &ctx)
         .into_iter()
@@ -620,6 +622,7 @@ fn disabled_rules_and_severity_overrides_apply_to_account_rules() {
         mask_phones: true,
         now,
         previous_numbers: None,
+        optin: wabaguard::config::OptinConfig::default().policy(),
     };
     let f = checks::run_all(&snap, &ctx);
     assert!(!f.iter().any(|f| f.rule == "acct.pin.not-configured"));

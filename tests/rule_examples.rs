@@ -35,6 +35,9 @@ fn every_rule_has_positive_and_negative_examples() {
                 }),
         };
         // Builtin rules that only exist for non-template families are checked elsewhere.
+        if r.def.kind == RuleKind::Builtin && !r.def.family.starts_with("template.") {
+            continue;
+        }
         if pos == 0 || neg == 0 {
             missing.push(format!("{} (positive {pos}, negative {neg})", r.def.id));
         }

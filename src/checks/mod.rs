@@ -5,6 +5,7 @@
 
 pub mod account;
 mod finding;
+pub mod optin;
 pub mod profile;
 pub mod signal_examples;
 pub mod templates;
@@ -26,6 +27,8 @@ pub struct CheckContext<'a> {
     pub now: DateTime<Utc>,
     /// This account's per-number state from the previous run, if there is one.
     pub previous_numbers: Option<&'a [NumberState]>,
+    /// `[optin]` thresholds.
+    pub optin: optin::OptinPolicy,
 }
 
 /// Runs every check family on one snapshot. Findings come back sorted.
@@ -46,6 +49,7 @@ pub fn run_all(snapshot: &Snapshot, ctx: &CheckContext<'_>) -> Vec<Finding> {
     profile::check(snapshot, ctx, &mut em);
     account::check(snapshot, ctx, &mut em);
     out.extend(em.out);
+    out.extend(optin::check(snapshot, ctx.pack, &ctx.optin, &scope));
     sort_findings(&mut out);
     out
 }

@@ -98,6 +98,7 @@ pub fn run_example(pack: &RulePack, json: &str) -> Result<Vec<Finding>, String> 
         mask_phones: true,
         now: example_now(),
         previous_numbers: prev.as_deref(),
+        optin: crate::config::OptinConfig::default().policy(),
     };
     let scope = super::scope_of(&snap);
     let mut em = RuleEmitter::new(pack, &scope);

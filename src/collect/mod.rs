@@ -4,6 +4,7 @@
 //! live Graph API (`graph`, for accounts without `exports`). Nothing after
 //! collection knows which one ran.
 
+pub mod consent;
 pub mod events;
 pub mod exports;
 pub mod graph;

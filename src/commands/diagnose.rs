@@ -56,18 +56,21 @@ pub fn diagnose(args: &DiagnoseArgs) -> CmdResult {
     };
     let pack = super::run::load_pack(&cfg)?;
     let now = super::now()?;
-    let snapshot = collect::collect_account(&cfg, account).map_err(|e| {
+    let mut snapshot = collect::collect_account(&cfg, account).map_err(|e| {
         CmdError(format!(
             "account `{}` could not be collected: {e}",
             account.name
         ))
     })?;
+    // The same findings as `run`, so the risk score is the same.
+    collect::consent::collect_audiences(&cfg, account, now, &mut snapshot);
     let previous = crate::report::previous::previous_numbers(&cfg.reports_dir());
     let ctx = CheckContext {
         pack: &pack,
         mask_phones: cfg.reports.mask_phone_numbers,
         now,
         previous_numbers: previous.get(&account.name).map(Vec::as_slice),
+        optin: cfg.optin.policy(),
     };
     let findings = checks::run_all(&snapshot, &ctx);
     let risk = crate::risk::assess_account(&snapshot, &findings, now);

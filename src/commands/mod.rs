@@ -2,6 +2,7 @@
 
 pub mod diagnose;
 pub mod lint;
+pub mod optin;
 pub mod rules;
 pub mod run;
 pub mod snapshot;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Rules(args) => rules::rules(&args),
         Command::Snapshot(args) => snapshot::snapshot(&args, &cli.global),
         Command::Diagnose(args) => diagnose::diagnose(&args),
+        Command::Optin(args) => optin::optin(&args, &cli.global),
     };
     if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
         report_peak_rss();

@@ -144,6 +144,7 @@ fn account(s: &mut String, a: &AccountReport) {
             }
         }
     }
+    optin(s, a);
     if !a.notes.is_empty() {
         let _ = writeln!(s, "### Collection notes\n");
         for n in &a.notes {
@@ -204,6 +205,64 @@ fn executive(s: &mut String, a: &AccountReport, e: &ExecutiveSummary) {
             "- **wabaguard heuristics:** {}",
             esc(&e.heuristics.join("; "))
         );
+    }
+    s.push('\n');
+}
+
+/// One table row per configured audience: counts only, never numbers.
+fn optin(s: &mut String, a: &AccountReport) {
+    if a.optin.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "### Opt-in coverage\n");
+    let _ = writeln!(
+        s,
+        "| Audience | Rows | Invalid | Unique | Covered | Stale | Revoked | Missing | Coverage | Ledger rows (invalid / errors) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
+    for aud in &a.optin {
+        match &aud.coverage {
+            Some(c) => {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | **{:.2}%** | {} ({} / {}) |",
+                    esc(&aud.name),
+                    c.total,
+                    c.invalid,
+                    c.unique,
+                    c.covered,
+                    c.stale,
+                    c.revoked,
+                    c.missing,
+                    c.coverage * 100.0,
+                    c.ledger_rows,
+                    c.ledger_invalid,
+                    c.ledger_errors
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "| {} | – | – | – | – | – | – | – | **not computed** | {} |",
+                    esc(&aud.name),
+                    esc(aud.error.as_deref().unwrap_or("unknown error"))
+                );
+            }
+        }
+    }
+    s.push('\n');
+    for aud in &a.optin {
+        if let Some(c) = &aud.coverage {
+            let _ = writeln!(
+                s,
+                "- {}: {} against the ledger {}; region {}; an opt-in covers for {} days; as of {}.",
+                esc(&aud.name),
+                esc(&aud.file),
+                esc(&aud.consent),
+                c.region,
+                c.max_age_days,
+                c.as_of
+            );
+        }
     }
     s.push('\n');
 }

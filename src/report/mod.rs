@@ -111,6 +111,9 @@ pub struct AccountReport {
     pub numbers: Vec<NumberState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub executive: Option<ExecutiveSummary>,
+    /// Opt-in coverage of each configured audience (counts, no numbers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optin: Vec<crate::snapshot::optin::AudienceCoverage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -189,6 +192,7 @@ impl AccountReport {
             notes,
             numbers: Vec::new(),
             executive: None,
+            optin: Vec::new(),
         };
         a.derive(&BTreeMap::new());
         a
@@ -235,6 +239,7 @@ impl AccountReport {
             notes: Vec::new(),
             numbers: Vec::new(),
             executive: None,
+            optin: Vec::new(),
         }
     }
 }
@@ -349,6 +354,8 @@ fn describe(key: &str, check: &str, n: usize, titles: &BTreeMap<String, String>)
         "template.restricted_content" => format!("{n} template{s} with restricted content"),
         "template.auth_format" => format!("{n} authentication-format problem{s}"),
         "template.hygiene" => format!("{n} template hygiene issue{s}"),
+        "optin.coverage" => format!("{n} audience opt-in problem{s}"),
+        "optin.data" => format!("{n} audience data problem{s}"),
         other => format!("{n} {other} finding{s}"),
     }
 }

@@ -1,0 +1,232 @@
+//! `wabaguard optin`: opt-in coverage of one audience against one ledger.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{CmdError, CmdResult, Outcome};
+use crate::cli::{GlobalArgs, OptinArgs, OptinFormat};
+use crate::collect::consent::{self, OptinParams, phone, timestamp};
+use crate::config::{Config, OptinConfig};
+use crate::snapshot::optin::Coverage;
+
+pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
+    let defaults = optin_defaults(args.config.as_deref(), g.quiet)?;
+    let as_of = match &args.as_of {
+        Some(s) => timestamp::parse(s.as_bytes()).ok_or_else(|| {
+            CmdError(format!(
+                "--as-of: `{s}` is neither an RFC 3339 timestamp (2026-11-24T23:30:00Z) nor a date (2026-11-24)"
+            ))
+        })?,
+        None => chrono::Utc::now().timestamp() * 1_000_000,
+    };
+    let region_code = args.region.as_deref().unwrap_or(&defaults.region);
+    let region =
+        phone::parse_region(region_code).map_err(|m| CmdError(format!("--region: {m}")))?;
+    let max_age_days = args.max_age_days.unwrap_or(defaults.max_age_days);
+    if max_age_days == 0 {
+        return Err(CmdError("--max-age-days: must be at least 1".into()));
+    }
+    if let Some(f) = args.fail_below {
+        if !(0.0..=1.0).contains(&f) {
+            return Err(CmdError(format!(
+                "--fail-below: {f} is not a share between 0 and 1"
+            )));
+        }
+    }
+    let params = OptinParams {
+        region,
+        as_of,
+        max_age_days,
+        phone_column: args.phone_column.clone(),
+        threads: args.threads,
+    };
+    let outcome = consent::compute(&args.audience, &args.consent, &params)?;
+    let cov = &outcome.coverage;
+    let uncovered = match &args.uncovered {
+        Some(out) => {
+            let rows = outcome.write_uncovered(&args.audience, region, out)?;
+            Some((out.clone(), rows))
+        }
+        None => None,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        OptinFormat::Json => {
+            #[derive(serde::Serialize)]
+            struct Json<'a> {
+                audience: String,
+                consent: String,
+                #[serde(flatten)]
+                coverage: &'a Coverage,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                uncovered: Option<serde_json::Value>,
+            }
+            let v = Json {
+                audience: args.audience.display().to_string(),
+                consent: args.consent.display().to_string(),
+                coverage: cov,
+                uncovered: uncovered.as_ref().map(|(path, rows)| {
+                    serde_json::json!({ "file": path.display().to_string(), "rows": rows })
+                }),
+            };
+            serde_json::to_writer_pretty(&mut stdout, &v)?;
+            writeln!(stdout)?;
+        }
+        OptinFormat::Text => text(&mut stdout, args, cov, uncovered.as_ref())?,
+    }
+    if let Some(min) = args.fail_below {
+        if cov.coverage < min {
+            return Ok(Outcome::Policy);
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+/// `[optin]` from `--config`, else from `./config.toml` when it loads, else
+/// the built-in defaults.
+fn optin_defaults(config: Option<&Path>, quiet: bool) -> Result<OptinConfig, CmdError> {
+    if let Some(p) = config {
+        return Ok(Config::load(p)?.optin);
+    }
+    let p = Path::new("config.toml");
+    if !p.is_file() {
+        return Ok(OptinConfig::default());
+    }
+    match Config::load(p) {
+        Ok(cfg) => Ok(cfg.optin),
+        Err(e) => {
+            if !quiet {
+                eprintln!(
+                    "warning: ignoring ./config.toml ({e}); using the built-in [optin] defaults"
+                );
+            }
+            Ok(OptinConfig::default())
+        }
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn text(
+    out: &mut impl Write,
+    args: &OptinArgs,
+    c: &Coverage,
+    uncovered: Option<&(PathBuf, u64)>,
+) -> std::io::Result<()> {
+    let n = thousands;
+    writeln!(
+        out,
+        "Opt-in coverage {:.2}%: {} of {} unique numbers covered",
+        c.coverage * 100.0,
+        n(c.covered),
+        n(c.unique)
+    )?;
+    writeln!(
+        out,
+        "  audience  {} (column `{}`, region {})",
+        args.audience.display(),
+        c.phone_column,
+        c.region
+    )?;
+    writeln!(
+        out,
+        "            {} rows · {} invalid · {} duplicates · {} unique",
+        n(c.total),
+        n(c.invalid),
+        n(c.duplicates),
+        n(c.unique)
+    )?;
+    if c.ragged_rows > 0 {
+        let lines: Vec<String> = c
+            .ragged_samples
+            .iter()
+            .map(|i| i.line.to_string())
+            .collect();
+        writeln!(
+            out,
+            "            {} rows with another number of fields than the header (lines {}{})",
+            n(c.ragged_rows),
+            lines.join(", "),
+            if c.ragged_rows > lines.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            }
+        )?;
+    }
+    let w = [c.covered, c.stale, c.revoked, c.missing]
+        .iter()
+        .map(|v| n(*v).len())
+        .max()
+        .unwrap_or(1);
+    writeln!(
+        out,
+        "  covered   {:>w$}  latest event an opt-in within {} days of {}",
+        n(c.covered),
+        c.max_age_days,
+        c.as_of
+    )?;
+    writeln!(
+        out,
+        "  stale     {:>w$}  latest event an opt-in older than that",
+        n(c.stale)
+    )?;
+    writeln!(
+        out,
+        "  revoked   {:>w$}  latest event an opt-out",
+        n(c.revoked)
+    )?;
+    writeln!(out, "  missing   {:>w$}  no consent event", n(c.missing))?;
+    writeln!(
+        out,
+        "  ledger    {} ({} rows · {} invalid phone · {} unreadable · {} after as-of, ignored)",
+        args.consent.display(),
+        n(c.ledger_rows),
+        n(c.ledger_invalid),
+        n(c.ledger_errors),
+        n(c.ledger_future)
+    )?;
+    for issue in &c.ledger_error_samples {
+        writeln!(out, "            line {}: {}", issue.line, issue.reason)?;
+    }
+    if c.ledger_errors > c.ledger_error_samples.len() as u64 {
+        writeln!(
+            out,
+            "            ... and {} more",
+            n(c.ledger_errors - c.ledger_error_samples.len() as u64)
+        )?;
+    }
+    if let Some((path, rows)) = uncovered {
+        writeln!(
+            out,
+            "  uncovered {} rows written to {}",
+            n(*rows),
+            path.display()
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
