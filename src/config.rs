@@ -557,7 +557,7 @@ impl Config {
 
 // ---- [daemon], [suppressions], [gate], [[notify]] ------------------------------
 
-/// A duration written as a number and a unit: `90s`, `15m`, `24h`, `7d`
+/// A duration written as a number and a unit: `500ms`, `90s`, `15m`, `24h`, `7d`
 /// (a bare integer is seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub std::time::Duration);
@@ -567,18 +567,18 @@ impl HumanDuration {
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration such as 90s, 15m, 24h or 7d"))?;
-        let secs = match unit.trim() {
-            "" | "s" => Some(n),
-            "m" => n.checked_mul(60),
-            "h" => n.checked_mul(3600),
-            "d" => n.checked_mul(86_400),
+        let bad = || format!("`{s}` is not a duration such as 500ms, 90s, 15m, 24h or 7d");
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let ms = match unit.trim() {
+            "ms" => Some(n),
+            "" | "s" => n.checked_mul(1000),
+            "m" => n.checked_mul(60_000),
+            "h" => n.checked_mul(3_600_000),
+            "d" => n.checked_mul(86_400_000),
             _ => None,
         }
-        .ok_or_else(|| format!("`{s}` is not a duration such as 90s, 15m, 24h or 7d"))?;
-        Ok(HumanDuration(std::time::Duration::from_secs(secs)))
+        .ok_or_else(bad)?;
+        Ok(HumanDuration(std::time::Duration::from_millis(ms)))
     }
 
     pub fn secs(self) -> u64 {
@@ -589,7 +589,9 @@ impl HumanDuration {
 impl std::fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.0.as_secs();
-        if s > 0 && s % 86_400 == 0 {
+        if self.0.subsec_millis() != 0 {
+            write!(f, "{}ms", self.0.as_millis())
+        } else if s > 0 && s % 86_400 == 0 {
             write!(f, "{}d", s / 86_400)
         } else if s > 0 && s % 3600 == 0 {
             write!(f, "{}h", s / 3600)
@@ -1053,6 +1055,83 @@ mod tests {
         assert!(err.contains("accounts[0].token"), "{err}");
         assert!(err.contains("token_env"), "{err}");
         assert!(!err.contains("EAAGsecret"), "{err}");
+    }
+
+    #[test]
+    fn ops_sections_have_defaults_and_parse() {
+        let cfg = Config::from_toml_str("", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.daemon.schedule, "0 0 2 * * *");
+        assert_eq!(cfg.daemon.timezone, chrono_tz::Tz::UTC);
+        assert!(!cfg.daemon.run_on_start);
+        assert_eq!(cfg.daemon.shutdown_grace.secs(), 600);
+        assert_eq!(cfg.reports.keep_runs, 90);
+        assert_eq!(cfg.gate.max_snapshot_age.secs(), 86_400);
+        assert_eq!(cfg.gate.fail_on, Severity::High);
+        assert_eq!(cfg.suppressions.warn_days, 7);
+        assert!(cfg.suppressions_file().is_none());
+        let cfg = Config::from_toml_str(
+            "[reports]\nkeep_runs = 30\n[daemon]\nschedule = \"0 30 6 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nrun_on_start = true\nshutdown_grace = \"1500ms\"\n\
+             [suppressions]\nfile = \"suppressions.toml\"\nwarn_days = 14\n[gate]\nmax_snapshot_age = \"6h\"\nfail_on = \"critical\"\nmin_coverage = 0.99\n\
+             [[notify]]\nurl = \"https://hooks.slack.com/services/T0/B0/SECRET\"\nformat = \"slack\"\n[[notify]]\nname = \"ops\"\nurl_env = \"WG_HOOK\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.reports.keep_runs, 30);
+        assert_eq!(cfg.daemon.timezone.name(), "Europe/Berlin");
+        assert_eq!(cfg.daemon.shutdown_grace.0.as_millis(), 1500);
+        assert_eq!(cfg.daemon.shutdown_grace.to_string(), "1500ms");
+        assert_eq!(
+            cfg.suppressions_file().unwrap(),
+            PathBuf::from("/etc/w/suppressions.toml")
+        );
+        assert_eq!(cfg.gate.max_snapshot_age.to_string(), "6h");
+        assert_eq!(cfg.notify[0].format, NotifyFormat::Slack);
+        assert_eq!(cfg.notify[0].label(), "https://hooks.slack.com");
+        assert!(!format!("{:?}", cfg.notify[0]).contains("SECRET"));
+        assert_eq!(cfg.notify[1].label(), "ops");
+        assert_eq!(cfg.notify[1].min_severity, Severity::High);
+    }
+
+    #[test]
+    fn bad_ops_settings_name_the_value_and_never_echo_a_webhook() {
+        for (text, want) in [
+            ("[daemon]\nschedule = \"0 2 * * *\"\n", "`0 2 * * *`"),
+            (
+                "[daemon]\nschedule = \"0 0 2 * * *\"\ntimezone = \"Mars/Olympus\"\n",
+                "`Mars/Olympus`",
+            ),
+            ("[daemon]\nshutdown_grace = \"soon\"\n", "`soon`"),
+            ("[gate]\nmax_snapshot_age = \"1 day\"\n", "`1 day`"),
+            ("[gate]\nmin_coverage = 98\n", "gate.min_coverage"),
+            ("[reports]\nkeep_runs = 0\n", "reports.keep_runs"),
+            ("[[notify]]\nformat = \"json\"\n", "notify[0].url"),
+            (
+                "[[notify]]\nurl = \"ftp://x/SECRET\"\n",
+                "not an http(s) URL",
+            ),
+            (
+                "[[notify]]\nurl = \"https://h/SECRET\"\nurl_env = \"X\"\n",
+                "not both",
+            ),
+            ("[[notify]]\nurl_env = \"X\"\nformat = \"teams\"\n", "teams"),
+        ] {
+            let err = Config::from_toml_str(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(!err.contains("SECRET"), "{text}: {err}");
+        }
+        // Schedule errors carry the line, from the TOML parser.
+        let err = Config::from_toml_str(
+            "[daemon]\ntimezone = \"UTC\"\nschedule = \"61 * * * * *\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("61 * * * * *"),
+            "{err}"
+        );
     }
 
     #[test]

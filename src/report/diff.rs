@@ -268,9 +268,9 @@ mod tests {
         a2.message = "reworded".into();
         let d = diff(&[c.clone(), a2], 63, Level::High, Stage::Warning, &prev);
         let fps = |v: &[DiffEntry]| v.iter().map(|e| e.fingerprint.clone()).collect::<Vec<_>>();
-        assert_eq!(fps(&d.new), [c.fingerprint.clone()]);
-        assert_eq!(fps(&d.resolved), [b.fingerprint.clone()]);
-        assert_eq!(fps(&d.unchanged), [a.fingerprint.clone()]);
+        assert_eq!(fps(&d.new), [c.fingerprint.as_str()]);
+        assert_eq!(fps(&d.resolved), [b.fingerprint.as_str()]);
+        assert_eq!(fps(&d.unchanged), [a.fingerprint.as_str()]);
         assert_eq!(d.score.change, 23);
         assert_eq!(d.level.previous, Level::Medium);
         assert!(d.worsened);

@@ -142,10 +142,15 @@ pub fn read(reports_dir: &Path) -> Vec<HistoryLine> {
 
 /// Points `reports_dir/latest` at `run_id` (atomic replace).
 pub fn set_latest(reports_dir: &Path, run_id: &str) -> std::io::Result<()> {
-    crate::fsutil::write_atomic(
-        &reports_dir.join(LATEST_FILE),
-        format!("{run_id}\n").as_bytes(),
-    )
+    let path = reports_dir.join(LATEST_FILE);
+    crate::fsutil::write_atomic(&path, format!("{run_id}\n").as_bytes())?;
+    // Readable like the reports themselves (the temp file was private).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    }
+    Ok(())
 }
 
 /// The newest complete run folder: the one `latest` names, else (no
