@@ -207,6 +207,8 @@ async fn past_the_grace_period_the_run_is_abandoned_and_nothing_partial_is_left(
     assert!(run_dirs(&reports).is_empty());
     assert!(!reports.join("latest").exists());
     assert!(!reports.join("history.jsonl").exists());
+    // The process is gone, and so is its lock: the next run may start.
+    assert!(wabaguard::report::lock::ReportsLock::acquire(&reports, "test").is_ok());
 }
 
 #[test]
