@@ -66,6 +66,9 @@ pub fn audit_collected(
     let rid = run_id(now);
     let span = info_span!("run", run_id = %rid);
     let _enter = span.enter();
+    let suppressions = crate::suppress::Suppressions::load(cfg);
+    let today = now.date_naive();
+    let mut suppressed_by_entry = vec![0; suppressions.entries.len()];
     let mut report = Report::new(
         rid,
         now,
@@ -95,7 +98,14 @@ pub fn audit_collected(
                     previous_numbers: previous.get(&account.name).map(Vec::as_slice),
                     optin: cfg.optin.policy(),
                 };
-                let findings = checks::run_all(&snapshot, &ctx);
+                let mut findings = checks::run_all(&snapshot, &ctx);
+                // Before risk and counts: suppressed findings count toward neither.
+                suppressions.apply(
+                    &account.name,
+                    &mut findings,
+                    today,
+                    &mut suppressed_by_entry,
+                );
                 let risk = crate::risk::assess_account(&snapshot, &findings, now);
                 let numbers = number_states(&snapshot, cfg.reports.mask_phone_numbers);
                 info!(
@@ -103,7 +113,8 @@ pub fn audit_collected(
                     findings = findings.len(),
                     "account audited"
                 );
-                let mut account_report = AccountReport::audited(
+                let inventory = crate::report::Inventory::of(&snapshot);
+                let mut section = AccountReport::audited(
                     &snapshot.account,
                     &snapshot.waba_id,
                     snapshot.source,
@@ -111,11 +122,11 @@ pub fn audit_collected(
                     snapshot.phone_numbers.len(),
                     findings,
                     snapshot.notes,
-                );
-                account_report.optin = snapshot.audiences;
-                report
-                    .accounts
-                    .push(account_report.with_signals(risk, numbers, &titles));
+                )
+                .with_signals(risk, numbers, &titles);
+                section.inventory = Some(inventory);
+                section.optin = snapshot.audiences;
+                report.accounts.push(section);
             }
             Err(e) => {
                 warn!(error = %e, "account could not be collected");
@@ -128,6 +139,7 @@ pub fn audit_collected(
             }
         }
     }
+    report.suppressions = suppressions.report(today, &suppressed_by_entry);
     report
 }
 

@@ -15,7 +15,7 @@ use crate::checks::Severity;
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
 2 = could not run (bad config, unreadable input, no account could be collected).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot\n  wabaguard optin --audience audience.csv --consent consent_ledger.csv"
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot\n  wabaguard daemon                               audit on the [daemon] schedule\n  wabaguard gate --account casa-verde --template order_update:en_US\n  wabaguard optin --audience audience.csv --consent consent_ledger.csv"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -101,6 +101,79 @@ wabaguard optin --audience a.csv --consent l.csv --uncovered drop.csv --fail-bel
 Exit codes: 0 = computed, 1 = coverage below --fail-below, 2 = a file could not be read (the message names file and line)."
     )]
     Optin(OptinArgs),
+    /// Audit on the [daemon] schedule until SIGTERM/SIGINT (one run at a time).
+    #[command(
+        long_about = "Runs the same audit as `wabaguard run` on the cron schedule of the config's [daemon] section, \
+in its time zone (DST-correct), until SIGTERM or SIGINT. A run still going when the next time comes is not \
+doubled: that time is skipped, with a log line. The reports folder is locked while the daemon lives, so a second \
+daemon or a `wabaguard run` on the same folder is refused. On SIGTERM/SIGINT it stops scheduling, lets a run in \
+progress finish (up to [daemon] shutdown_grace; a second signal stops at once) and exits 0.\n\n\
+Schedule dialect: six fields with seconds — `sec min hour day-of-month month day-of-week` (\"0 0 2 * * *\" = 02:00 \
+every day, \"0 30 6 * * MON-FRI\" = 06:30 on weekdays). A time skipped by the spring DST change runs right after \
+the gap; a time repeated in autumn runs once.",
+        after_help = "[daemon] keys: schedule = \"0 0 2 * * *\", timezone = \"Europe/Berlin\", run_on_start = false, shutdown_grace = \"10m\".\n\n\
+Exit codes: 0 = stopped cleanly, 2 = could not start (bad config, bad schedule or time zone, reports folder locked) \
+or a run had to be abandoned at shutdown.\n\nExamples:\n  wabaguard daemon --config /etc/wabaguard/config.toml\n  \
+wabaguard daemon --log-format json"
+    )]
+    Daemon(DaemonArgs),
+    /// Pre-campaign go/no-go for one account: exit 0 go, 1 refuse, 2 cannot decide.
+    #[command(
+        long_about = "Decides whether a campaign may go out: refuses when a named template is missing, not APPROVED \
+(PAUSED, DISABLED), or has a finding at or above --fail-on; when the account is temporarily blocked or locked, or a \
+health status is BLOCKED; when opt-in coverage of the audience is below --min-coverage; or when no recent data can \
+be had. It decides from the latest report when it is younger than [gate] max_snapshot_age, else it collects the \
+account afresh (nothing is written). Suppressions in force now apply. Any error exits 2: the gate fails closed.",
+        after_help = "Exit codes: 0 = go, 1 = refuse (reasons on stdout), 2 = could not decide (error on stderr).\n\n\
+Examples:\n  wabaguard gate --account casa-verde --template order_update:en_US\n  \
+wabaguard gate --account casa-verde --template black_friday --audience bf.csv --consent ledger.csv --min-coverage 0.99\n  \
+wabaguard gate --account casa-verde --template order_update --format json | jq .reasons"
+    )]
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GateFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The account's `name` in the config.
+    #[arg(long, value_name = "NAME")]
+    pub account: String,
+    /// A template the campaign sends (repeatable). Without a language, every language of that name is checked.
+    #[arg(long = "template", value_name = "NAME[:LANG]", value_parser = parse_template)]
+    pub templates: Vec<crate::gate::TemplateSpec>,
+    /// Audience CSV of the campaign (needs --consent).
+    #[arg(long, value_name = "FILE", requires = "consent")]
+    pub audience: Option<PathBuf>,
+    /// Consent ledger CSV (needs --audience).
+    #[arg(long, value_name = "FILE", requires = "audience")]
+    pub consent: Option<PathBuf>,
+    /// Refuse below this opt-in coverage share [default: [gate] min_coverage, else 0.98].
+    #[arg(long, value_name = "SHARE")]
+    pub min_coverage: Option<f64>,
+    /// Refuse a template with a finding at or above this severity [default: [gate] fail_on, else high].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    #[arg(long, value_enum, default_value_t = GateFormat::Text)]
+    pub format: GateFormat,
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+}
+
+fn parse_template(s: &str) -> Result<crate::gate::TemplateSpec, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]

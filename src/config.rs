@@ -46,6 +46,18 @@ pub struct Config {
     /// `[optin]`: defaults and thresholds for opt-in coverage.
     #[serde(default)]
     pub optin: OptinConfig,
+    /// `[daemon]`: the schedule of `wabaguard daemon`.
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    /// `[suppressions]`: where accepted findings are listed.
+    #[serde(default)]
+    pub suppressions: SuppressionsConfig,
+    /// `[gate]`: defaults of `wabaguard gate`.
+    #[serde(default)]
+    pub gate: GateConfig,
+    /// `[[notify]]`: webhooks told about new serious findings.
+    #[serde(default)]
+    pub notify: Vec<NotifyConfig>,
     /// Folder holding the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -63,6 +75,10 @@ pub struct ReportsConfig {
     /// Mask phone numbers in manager-facing reports (`+49 ••• ••• 4567`).
     #[serde(default = "yes")]
     pub mask_phone_numbers: bool,
+    /// How many run folders to keep; older ones are deleted after each run
+    /// (never the newest, never one still being written).
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: usize,
 }
 
 impl Default for ReportsConfig {
@@ -70,8 +86,13 @@ impl Default for ReportsConfig {
         ReportsConfig {
             dir: default_reports_dir(),
             mask_phone_numbers: true,
+            keep_runs: default_keep_runs(),
         }
     }
+}
+
+fn default_keep_runs() -> usize {
+    90
 }
 
 fn default_reports_dir() -> PathBuf {
@@ -429,6 +450,63 @@ impl Config {
                 return Err(self.invalid("rules.disable", "empty rule id"));
             }
         }
+        self.validate_ops()?;
+        Ok(())
+    }
+
+    fn validate_ops(&self) -> Result<(), ConfigError> {
+        if self.reports.keep_runs == 0 {
+            return Err(self.invalid(
+                "reports.keep_runs",
+                "must be at least 1 (the newest run is always kept)",
+            ));
+        }
+        let g = &self.gate;
+        if !(g.min_coverage.is_finite() && (0.0..=1.0).contains(&g.min_coverage)) {
+            return Err(self.invalid(
+                "gate.min_coverage",
+                format!("{} is not a share between 0 and 1", g.min_coverage),
+            ));
+        }
+        if g.max_snapshot_age.secs() == 0 {
+            return Err(self.invalid("gate.max_snapshot_age", "must be longer than 0s"));
+        }
+        for (i, n) in self.notify.iter().enumerate() {
+            let field = format!("notify[{i}]");
+            match (&n.url, &n.url_env) {
+                (Some(_), Some(_)) => {
+                    return Err(self.invalid(
+                        format!("{field}.url_env"),
+                        "set either `url` or `url_env`, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(self.invalid(
+                        format!("{field}.url"),
+                        "a webhook needs `url = \"https://...\"` or `url_env = \"NAME\"` (an environment variable holding the URL)",
+                    ));
+                }
+                (Some(_), None) => {
+                    // Never echo the URL: it may hold a secret.
+                    n.resolve_url()
+                        .map_err(|m| self.invalid(format!("{field}.url"), m))?;
+                }
+                (None, Some(var)) => {
+                    if var.trim().is_empty() || var.contains('=') || var.contains('\0') {
+                        return Err(self.invalid(
+                            format!("{field}.url_env"),
+                            format!("`{var}` is not an environment variable name"),
+                        ));
+                    }
+                }
+            }
+            if !(n.timeout_secs.is_finite() && n.timeout_secs > 0.0) {
+                return Err(self.invalid(
+                    format!("{field}.timeout_secs"),
+                    "must be a positive number of seconds",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -625,8 +703,309 @@ impl Config {
         self.resolve(&self.reports.dir)
     }
 
+    /// The suppressions file, resolved against the config file's folder.
+    pub fn suppressions_file(&self) -> Option<PathBuf> {
+        self.suppressions.file.as_deref().map(|p| self.resolve(p))
+    }
+
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
+    }
+}
+
+// ---- [daemon], [suppressions], [gate], [[notify]] ------------------------------
+
+/// A duration written as a number and a unit: `500ms`, `90s`, `15m`, `24h`, `7d`
+/// (a bare integer is seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub std::time::Duration);
+
+impl HumanDuration {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let bad = || format!("`{s}` is not a duration such as 500ms, 90s, 15m, 24h or 7d");
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let ms = match unit.trim() {
+            "ms" => Some(n),
+            "" | "s" => n.checked_mul(1000),
+            "m" => n.checked_mul(60_000),
+            "h" => n.checked_mul(3_600_000),
+            "d" => n.checked_mul(86_400_000),
+            _ => None,
+        }
+        .ok_or_else(bad)?;
+        Ok(HumanDuration(std::time::Duration::from_millis(ms)))
+    }
+
+    pub fn secs(self) -> u64 {
+        self.0.as_secs()
+    }
+}
+
+impl std::fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0.as_secs();
+        if self.0.subsec_millis() != 0 {
+            write!(f, "{}ms", self.0.as_millis())
+        } else if s > 0 && s % 86_400 == 0 {
+            write!(f, "{}d", s / 86_400)
+        } else if s > 0 && s % 3600 == 0 {
+            write!(f, "{}h", s / 3600)
+        } else if s > 0 && s % 60 == 0 {
+            write!(f, "{}m", s / 60)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Secs(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Secs(n) => Ok(HumanDuration(std::time::Duration::from_secs(n))),
+            Raw::Text(s) => HumanDuration::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// `[daemon]`: when `wabaguard daemon` audits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Six-field cron expression with seconds: `sec min hour day-of-month
+    /// month day-of-week` (see `daemon::schedule`).
+    #[serde(default = "default_schedule", deserialize_with = "de_cron")]
+    pub schedule: String,
+    /// IANA time zone the schedule is read in (DST-correct).
+    #[serde(default = "default_tz", deserialize_with = "de_tz")]
+    pub timezone: chrono_tz::Tz,
+    /// Run once right after start-up, before the first scheduled time.
+    #[serde(default)]
+    pub run_on_start: bool,
+    /// On SIGTERM/SIGINT, how long a run in progress may take to finish.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace: HumanDuration,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            schedule: default_schedule(),
+            timezone: default_tz(),
+            run_on_start: false,
+            shutdown_grace: default_grace(),
+        }
+    }
+}
+
+fn default_schedule() -> String {
+    "0 0 2 * * *".into()
+}
+fn default_tz() -> chrono_tz::Tz {
+    chrono_tz::Tz::UTC
+}
+fn default_grace() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(600))
+}
+
+fn de_cron<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::daemon::schedule::parse_cron(&s).map_err(serde::de::Error::custom)?;
+    Ok(s)
+}
+
+fn de_tz<'de, D: serde::Deserializer<'de>>(d: D) -> Result<chrono_tz::Tz, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::daemon::schedule::parse_tz(&s).map_err(serde::de::Error::custom)
+}
+
+/// `[suppressions]`: the file of accepted findings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressionsConfig {
+    /// `suppressions.toml` (relative to the config file); none = nothing suppressed.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// A suppression expiring within this many days is flagged in the report.
+    #[serde(default = "default_warn_days")]
+    pub warn_days: u32,
+}
+
+impl Default for SuppressionsConfig {
+    fn default() -> Self {
+        SuppressionsConfig {
+            file: None,
+            warn_days: default_warn_days(),
+        }
+    }
+}
+
+fn default_warn_days() -> u32 {
+    7
+}
+
+/// `[gate]`: defaults of `wabaguard gate` (flags override them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Newer than this, the gate decides from the latest report; older, it
+    /// collects the account afresh (and refuses when it cannot).
+    #[serde(default = "default_max_age")]
+    pub max_snapshot_age: HumanDuration,
+    /// Refuse a template with a finding at or above this severity.
+    #[serde(default = "default_gate_fail_on")]
+    pub fail_on: Severity,
+    /// Refuse an audience whose opt-in coverage is below this share.
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage: f64,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        GateConfig {
+            max_snapshot_age: default_max_age(),
+            fail_on: default_gate_fail_on(),
+            min_coverage: default_min_coverage(),
+        }
+    }
+}
+
+fn default_max_age() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(24 * 3600))
+}
+fn default_gate_fail_on() -> Severity {
+    Severity::High
+}
+fn default_min_coverage() -> f64 {
+    0.98
+}
+
+/// Body shape of a webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyFormat {
+    /// Slack-compatible incoming webhook: `{"text": "..."}`.
+    Slack,
+    /// A generic JSON document (run id, accounts, new findings, changes).
+    #[default]
+    Json,
+}
+
+/// A webhook URL: it may carry a secret (Slack's do), so `Debug` shows the
+/// host only and no message ever prints it.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretUrl(pub String);
+
+impl SecretUrl {
+    /// Scheme and host (and port) — what logs may show.
+    pub fn host(&self) -> String {
+        url_host(&self.0)
+    }
+}
+
+/// `https://hooks.slack.com` for any URL; `?` when it does not parse.
+pub fn url_host(u: &str) -> String {
+    match url::Url::parse(u) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
+            (Some(h), None) => format!("{}://{h}", u.scheme()),
+            _ => "?".into(),
+        },
+        Err(_) => "?".into(),
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/***", self.host())
+    }
+}
+
+/// `[[notify]]`: one webhook target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// A name for logs (default: the URL's host).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The webhook URL. Prefer `url_env`: webhook URLs are secrets.
+    #[serde(default)]
+    pub url: Option<SecretUrl>,
+    /// Environment variable holding the webhook URL.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    #[serde(default)]
+    pub format: NotifyFormat,
+    /// New findings at or above this severity are notified.
+    #[serde(default = "default_notify_min")]
+    pub min_severity: Severity,
+    /// Per-attempt timeout in seconds.
+    #[serde(default = "default_notify_timeout")]
+    pub timeout_secs: f64,
+    /// Attempts after the first one (connection errors, 5xx, 429).
+    #[serde(default = "default_notify_retries")]
+    pub retries: u32,
+    /// First retry delay in milliseconds; doubles per attempt.
+    #[serde(default = "default_notify_backoff")]
+    pub backoff_ms: u64,
+}
+
+fn default_notify_min() -> Severity {
+    Severity::High
+}
+fn default_notify_timeout() -> f64 {
+    10.0
+}
+fn default_notify_retries() -> u32 {
+    3
+}
+fn default_notify_backoff() -> u64 {
+    500
+}
+
+impl NotifyConfig {
+    /// The name logs use: `name`, else the URL's host, else the variable.
+    pub fn label(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        match (&self.url, &self.url_env) {
+            (Some(u), _) => u.host(),
+            (None, Some(v)) => format!("${v}"),
+            _ => "?".into(),
+        }
+    }
+
+    /// The URL to post to (from `url`, or the `url_env` variable now).
+    pub fn resolve_url(&self) -> Result<SecretUrl, String> {
+        let u = match (&self.url, &self.url_env) {
+            (Some(u), _) => u.clone(),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(v) if !v.trim().is_empty() => SecretUrl(v.trim().to_owned()),
+                _ => {
+                    return Err(format!("environment variable `{var}` (url_env) is not set"));
+                }
+            },
+            (None, None) => return Err("no `url` or `url_env`".into()),
+        };
+        match url::Url::parse(&u.0) {
+            Ok(p) if matches!(p.scheme(), "http" | "https") && p.host().is_some() => Ok(u),
+            _ => Err(match &self.url_env {
+                Some(var) if self.url.is_none() => {
+                    format!("`{var}` does not hold an http(s) URL")
+                }
+                _ => "`url` is not an http(s) URL".into(),
+            }),
+        }
     }
 }
 
@@ -891,6 +1270,83 @@ mod tests {
         assert!(err.contains("accounts[0].token"), "{err}");
         assert!(err.contains("token_env"), "{err}");
         assert!(!err.contains("EAAGsecret"), "{err}");
+    }
+
+    #[test]
+    fn ops_sections_have_defaults_and_parse() {
+        let cfg = Config::from_toml_str("", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.daemon.schedule, "0 0 2 * * *");
+        assert_eq!(cfg.daemon.timezone, chrono_tz::Tz::UTC);
+        assert!(!cfg.daemon.run_on_start);
+        assert_eq!(cfg.daemon.shutdown_grace.secs(), 600);
+        assert_eq!(cfg.reports.keep_runs, 90);
+        assert_eq!(cfg.gate.max_snapshot_age.secs(), 86_400);
+        assert_eq!(cfg.gate.fail_on, Severity::High);
+        assert_eq!(cfg.suppressions.warn_days, 7);
+        assert!(cfg.suppressions_file().is_none());
+        let cfg = Config::from_toml_str(
+            "[reports]\nkeep_runs = 30\n[daemon]\nschedule = \"0 30 6 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nrun_on_start = true\nshutdown_grace = \"1500ms\"\n\
+             [suppressions]\nfile = \"suppressions.toml\"\nwarn_days = 14\n[gate]\nmax_snapshot_age = \"6h\"\nfail_on = \"critical\"\nmin_coverage = 0.99\n\
+             [[notify]]\nurl = \"https://hooks.slack.com/services/T0/B0/SECRET\"\nformat = \"slack\"\n[[notify]]\nname = \"ops\"\nurl_env = \"WG_HOOK\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.reports.keep_runs, 30);
+        assert_eq!(cfg.daemon.timezone.name(), "Europe/Berlin");
+        assert_eq!(cfg.daemon.shutdown_grace.0.as_millis(), 1500);
+        assert_eq!(cfg.daemon.shutdown_grace.to_string(), "1500ms");
+        assert_eq!(
+            cfg.suppressions_file().unwrap(),
+            PathBuf::from("/etc/w/suppressions.toml")
+        );
+        assert_eq!(cfg.gate.max_snapshot_age.to_string(), "6h");
+        assert_eq!(cfg.notify[0].format, NotifyFormat::Slack);
+        assert_eq!(cfg.notify[0].label(), "https://hooks.slack.com");
+        assert!(!format!("{:?}", cfg.notify[0]).contains("SECRET"));
+        assert_eq!(cfg.notify[1].label(), "ops");
+        assert_eq!(cfg.notify[1].min_severity, Severity::High);
+    }
+
+    #[test]
+    fn bad_ops_settings_name_the_value_and_never_echo_a_webhook() {
+        for (text, want) in [
+            ("[daemon]\nschedule = \"0 2 * * *\"\n", "`0 2 * * *`"),
+            (
+                "[daemon]\nschedule = \"0 0 2 * * *\"\ntimezone = \"Mars/Olympus\"\n",
+                "`Mars/Olympus`",
+            ),
+            ("[daemon]\nshutdown_grace = \"soon\"\n", "`soon`"),
+            ("[gate]\nmax_snapshot_age = \"1 day\"\n", "`1 day`"),
+            ("[gate]\nmin_coverage = 98\n", "gate.min_coverage"),
+            ("[reports]\nkeep_runs = 0\n", "reports.keep_runs"),
+            ("[[notify]]\nformat = \"json\"\n", "notify[0].url"),
+            (
+                "[[notify]]\nurl = \"ftp://x/SECRET\"\n",
+                "not an http(s) URL",
+            ),
+            (
+                "[[notify]]\nurl = \"https://h/SECRET\"\nurl_env = \"X\"\n",
+                "not both",
+            ),
+            ("[[notify]]\nurl_env = \"X\"\nformat = \"teams\"\n", "teams"),
+        ] {
+            let err = Config::from_toml_str(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(!err.contains("SECRET"), "{text}: {err}");
+        }
+        // Schedule errors carry the line, from the TOML parser.
+        let err = Config::from_toml_str(
+            "[daemon]\ntimezone = \"UTC\"\nschedule = \"61 * * * * *\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("61 * * * * *"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -163,12 +163,12 @@ fn run_binary_writes_the_optin_section_and_exits_0() {
         .arg(&out)
         .assert()
         .code(0);
+    // The run's folder (next to history.jsonl and latest).
     let run = std::fs::read_dir(&out)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("report.json").is_file() && !p.ends_with("latest"))
+        .expect("a run folder");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
     let optin = &v["accounts"][0]["optin"];

@@ -168,6 +168,22 @@ impl Subject {
         s
     }
 
+    /// The key suppressions match on: the kind, then the identifying parts
+    /// that are set, joined by `:` — `template:order_update:en_US`,
+    /// `phone_number:106540352242922`, `profile_field:106540352242922:websites`.
+    pub fn key(&self) -> String {
+        let mut s = String::from(self.kind.as_str());
+        let parts: [&Option<String>; 3] = match self.kind {
+            SubjectKind::Template => [&self.name, &self.language, &None],
+            _ => [&self.id, &self.name, &self.field],
+        };
+        for p in parts.into_iter().flatten() {
+            s.push(':');
+            s.push_str(p);
+        }
+        s
+    }
+
     /// Short human label: `template order_shipped (en_US)`.
     pub fn label(&self) -> String {
         match self.kind {
@@ -233,6 +249,19 @@ pub struct Finding {
     /// Set by suppressions: still reported, but not counted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub suppressed: bool,
+    /// The suppressions.toml entry that suppressed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<SuppressedBy>,
+}
+
+/// Which suppression entry accepted a finding (see `suppress`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressedBy {
+    /// Line of the entry's `[[suppress]]` header in the suppressions file.
+    pub line: usize,
+    pub reason: String,
+    /// Last day the suppression holds (`YYYY-MM-DD`).
+    pub expires: String,
 }
 
 impl Finding {
@@ -257,6 +286,7 @@ impl Finding {
             origin: Origin::Heuristic,
             details: serde_json::Map::new(),
             suppressed: false,
+            suppressed_by: None,
         }
     }
 

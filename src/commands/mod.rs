@@ -1,6 +1,8 @@
 //! Command implementations: thin glue between the CLI and the library.
 
+pub mod daemon;
 pub mod diagnose;
+pub mod gate;
 pub mod lint;
 pub mod optin;
 pub mod rules;
@@ -40,7 +42,8 @@ pub type CmdResult = Result<Outcome, CmdError>;
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.global);
+    // A daemon reports what it does (runs, skipped ticks, shutdown) by default.
+    init_logging(&cli.global, matches!(cli.command, Command::Daemon(_)));
     let res = match cli.command {
         Command::Run(args) => run::run(&args, &cli.global),
         Command::LintTemplates(args) => lint::lint(&args, &cli.global),
@@ -48,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::snapshot(&args, &cli.global),
         Command::Diagnose(args) => diagnose::diagnose(&args),
         Command::Optin(args) => optin::optin(&args, &cli.global),
+        Command::Daemon(args) => daemon::daemon(&args),
+        Command::Gate(args) => gate::gate(&args),
     };
     if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
         report_peak_rss();
@@ -90,11 +95,12 @@ pub fn now() -> Result<chrono::DateTime<chrono::Utc>, CmdError> {
     }
 }
 
-fn init_logging(g: &GlobalArgs) {
+fn init_logging(g: &GlobalArgs, info_by_default: bool) {
     let default = if g.quiet {
         "error"
     } else {
         match g.verbose {
+            0 if info_by_default => "info",
             0 => "warn",
             1 => "info",
             2 => "debug",

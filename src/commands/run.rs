@@ -1,15 +1,15 @@
 //! `wabaguard run`: one audit of every configured account.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{CmdError, CmdResult, Outcome};
-use crate::audit;
 use crate::cli::{GlobalArgs, RunArgs};
-use crate::collect::{self, CollectOptions};
-use crate::config::{AccountConfig, Config};
-use crate::report::{self, AccountStatus, Report};
+use crate::config::Config;
+use crate::report::lock::ReportsLock;
+use crate::report::{AccountStatus, Report};
 use crate::rulepack::RulePack;
+use crate::runner::{self, RunOptions};
 use crate::snapshot::SourceKind;
 
 pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
@@ -23,80 +23,31 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
     let pack = load_pack(&cfg)?;
     let now = super::now()?;
     let out_dir = args.out.clone().unwrap_or_else(|| cfg.reports_dir());
-    let accounts: Vec<&AccountConfig> = cfg.accounts.iter().collect();
-    let opts = CollectOptions {
+    // One writer per reports folder: refused while a daemon or another run holds it.
+    let _lock = ReportsLock::acquire(&out_dir, "run")?;
+    let opts = RunOptions {
+        out_dir: out_dir.clone(),
         progress: super::progress_bar(g.quiet),
+        notify: true,
     };
-    let collected = collect::collect_all(&cfg, &accounts, &opts);
-    // Graph accounts: keep what was collected next to the report, in the
-    // exports layout, so a run can be replayed offline and diffed later.
-    let mut extra = Vec::new();
-    let mut snapshots = Vec::with_capacity(collected.len());
-    let mut folders = std::collections::HashSet::new();
-    for (account, result) in cfg.accounts.iter().zip(collected) {
-        snapshots.push(result.map(|c| {
-            if let Some(files) = c.export {
-                // Two names can clean up to the same folder ("a/b", "a_b").
-                let base = snapshot_folder(&account.name);
-                let mut folder = base.clone();
-                let mut n = 1;
-                while !folders.insert(folder.clone()) {
-                    n += 1;
-                    folder = format!("{base}-{n}");
-                }
-                let dir = PathBuf::from("snapshots").join(folder);
-                extra.extend(files.into_iter().map(|(rel, bytes)| (dir.join(rel), bytes)));
-            }
-            c.snapshot
-        }));
-    }
-    let mut report = audit::audit_collected(&cfg, &pack, now, snapshots, Some(&out_dir));
-    let audited = report
-        .accounts
-        .iter()
-        .filter(|a| a.status == AccountStatus::Audited)
-        .count();
-    let dir = report::write_run_with(&mut report, &out_dir, &extra).map_err(|e| {
-        CmdError(format!(
-            "cannot write reports to {}: {e}",
-            out_dir.display()
-        ))
-    })?;
+    let done = runner::run_once(&cfg, &pack, now, &opts).map_err(CmdError)?;
     if !g.quiet {
-        print_summary(&report, &dir);
+        print_summary(&done.report, &done.dir);
     }
-    if audited == 0 {
+    if done.audited == 0 {
         return Err(CmdError(
             "no account could be audited (see the errors above and in the report)".into(),
         ));
     }
     if let Some(min) = args.fail_on {
-        if report.reaches(min) {
+        if done.report.reaches(min) {
             return Ok(Outcome::Policy);
         }
     }
     Ok(Outcome::Ok)
 }
 
-/// A folder name for an account's snapshot: the name with anything but
-/// letters, digits, `-`, `_` and `.` replaced by `_` (never `.` or `..`).
-pub fn snapshot_folder(account: &str) -> String {
-    let s: String = account
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        format!("_{s}")
-    } else {
-        s
-    }
-}
+pub use crate::runner::snapshot_folder;
 
 /// Loads the embedded rule packs plus the config's extra folders.
 pub fn load_pack(cfg: &Config) -> Result<RulePack, CmdError> {
@@ -162,6 +113,24 @@ fn print_summary(r: &Report, dir: &Path) {
         {
             let _ = writeln!(out, "  {:<width$}  stage: {}", "", e.stage_sentence);
         }
+        if let Some(d) = &a.diff {
+            let _ = writeln!(
+                out,
+                "  {:<width$}  since run {}: {} new, {} resolved, score {:+}",
+                "",
+                d.previous_run,
+                d.new_counted().count(),
+                d.resolved.len(),
+                d.score.change
+            );
+        }
+    }
+    if let Some(s) = r.suppressions.as_ref().filter(|s| s.attention() > 0) {
+        let _ = writeln!(
+            out,
+            "Suppressions need attention ({}): see report.md",
+            s.file
+        );
     }
     let _ = writeln!(out, "Reports: {}", dir.join("report.md").display());
     let _ = writeln!(out, "         {}", dir.join("report.json").display());

@@ -6,9 +6,11 @@
 
 use std::fmt::Write as _;
 
+use super::diff::DiffEntry;
 use super::{AccountReport, AccountStatus, ExecutiveSummary, Report};
 use crate::checks::{Finding, Origin, Severity};
 use crate::risk::{Risk, Stage};
+use crate::suppress::{EntryState, EntryStatus, SuppressionReport};
 
 pub fn render(r: &Report) -> String {
     let mut s = String::new();
@@ -24,6 +26,10 @@ pub fn render(r: &Report) -> String {
         r.rules.version,
         r.rules.digest
     );
+    new_since_last_run(&mut s, r);
+    if let Some(sup) = r.suppressions.as_ref().filter(|x| x.attention() > 0) {
+        suppressions_attention(&mut s, sup);
+    }
     let summaries: Vec<(&AccountReport, &ExecutiveSummary)> = r
         .accounts
         .iter()
@@ -67,7 +73,171 @@ pub fn render(r: &Report) -> String {
     for a in &r.accounts {
         account(&mut s, a);
     }
+    if let Some(sup) = &r.suppressions {
+        suppressions(&mut s, sup);
+    }
     s
+}
+
+/// "New since last run": per account, what changed since its previous run —
+/// first in the report, because it is what a reader of the nightly report
+/// wants to see.
+fn new_since_last_run(s: &mut String, r: &Report) {
+    let audited: Vec<&AccountReport> = r
+        .accounts
+        .iter()
+        .filter(|a| a.status == AccountStatus::Audited)
+        .collect();
+    if audited.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "## New since last run\n");
+    for a in audited {
+        let Some(d) = &a.diff else {
+            let _ = writeln!(
+                s,
+                "- **{}**: first run for this account — nothing to compare with yet.",
+                esc(&a.name)
+            );
+            continue;
+        };
+        let new: Vec<&DiffEntry> = d.new_counted().collect();
+        let mut line = format!(
+            "- **{}** (since run `{}`): score {} → {} ({:+})",
+            esc(&a.name),
+            d.previous_run,
+            d.score.previous,
+            d.score.current,
+            d.score.change
+        );
+        if d.level.previous != d.level.current {
+            line.push_str(&format!(
+                ", level {} → **{}**",
+                d.level.previous.as_str().to_uppercase(),
+                d.level.current.as_str().to_uppercase()
+            ));
+        }
+        if d.stage.previous != d.stage.current {
+            line.push_str(&format!(
+                ", stage {} → **{}**",
+                d.stage.previous.words(),
+                d.stage.current.words()
+            ));
+        }
+        line.push_str(&format!(
+            "; {} new, {} resolved, {} unchanged",
+            new.len(),
+            d.resolved.len(),
+            d.unchanged.len()
+        ));
+        let _ = writeln!(s, "{line}");
+        for e in &new {
+            let _ = writeln!(
+                s,
+                "  - 🆕 **[{}] {}** — {}",
+                e.severity.as_str().to_uppercase(),
+                esc(&e.subject),
+                esc(&e.message)
+            );
+        }
+        for e in &d.resolved {
+            let _ = writeln!(
+                s,
+                "  - ✅ resolved: [{}] {} — {}",
+                e.severity.as_str().to_uppercase(),
+                esc(&e.subject),
+                esc(&e.message)
+            );
+        }
+    }
+    s.push('\n');
+}
+
+fn suppressions_attention(s: &mut String, sup: &SuppressionReport) {
+    let _ = writeln!(
+        s,
+        "> **Suppressions need attention** (`{}`):",
+        esc(&sup.file)
+    );
+    for e in &sup.errors {
+        let _ = writeln!(
+            s,
+            "> - error{}: {}",
+            e.line.map(|l| format!(" at line {l}")).unwrap_or_default(),
+            esc(&e.message)
+        );
+    }
+    for e in sup.entries.iter().filter(|e| e.state != EntryState::Active) {
+        let _ = writeln!(s, "> - line {}: {}", e.line, entry_state(e));
+    }
+    s.push('\n');
+}
+
+fn entry_state(e: &EntryStatus) -> String {
+    match e.state {
+        EntryState::Expired => format!(
+            "{} **expired** on {} — it no longer suppresses anything",
+            esc(&e.matches),
+            e.expires
+        ),
+        EntryState::Expiring => format!(
+            "{} expires on {} ({} day{} left)",
+            esc(&e.matches),
+            e.expires,
+            e.days_left,
+            if e.days_left == 1 { "" } else { "s" }
+        ),
+        EntryState::Active => format!("{} until {}", esc(&e.matches), e.expires),
+    }
+}
+
+fn suppressions(s: &mut String, sup: &SuppressionReport) {
+    let _ = writeln!(s, "## Suppressions\n");
+    let _ = writeln!(
+        s,
+        "From `{}` (flagged {} days before they expire).\n",
+        esc(&sup.file),
+        sup.warn_days
+    );
+    if sup.entries.is_empty() && sup.errors.is_empty() {
+        let _ = writeln!(s, "No entries.\n");
+        return;
+    }
+    if !sup.entries.is_empty() {
+        let _ = writeln!(
+            s,
+            "| Line | Matches | Reason | Expires | State | Suppressed |\n|---:|---|---|---|---|---:|"
+        );
+        for e in &sup.entries {
+            let state = match e.state {
+                EntryState::Active => "active".to_owned(),
+                EntryState::Expiring => format!("**expiring** ({} d)", e.days_left),
+                EntryState::Expired => "**expired**".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                e.line,
+                esc(&e.matches),
+                esc(&e.reason),
+                e.expires,
+                state,
+                e.suppressed
+            );
+        }
+        s.push('\n');
+    }
+    for e in &sup.errors {
+        let _ = writeln!(
+            s,
+            "- **Error**{}: {}",
+            e.line.map(|l| format!(" at line {l}")).unwrap_or_default(),
+            esc(&e.message)
+        );
+    }
+    if !sup.errors.is_empty() {
+        s.push('\n');
+    }
 }
 
 fn account(s: &mut String, a: &AccountReport) {
@@ -352,10 +522,23 @@ fn finding(s: &mut String, f: &Finding) {
     if !f.remediation.is_empty() {
         let _ = writeln!(s, "  *Fix:* {}  ", esc(&f.remediation));
     }
+    if let Some(by) = &f.suppressed_by {
+        let _ = writeln!(
+            s,
+            "  *Suppressed* until {} (suppressions line {}): {}  ",
+            by.expires,
+            by.line,
+            esc(&by.reason)
+        );
+    }
     let _ = writeln!(
         s,
-        "  `{}` · `{}` · fingerprint `{}`{}",
-        f.check, f.rule, f.fingerprint, origin
+        "  `{}` · `{}` · subject `{}` · fingerprint `{}`{}",
+        f.check,
+        f.rule,
+        f.subject.key(),
+        f.fingerprint,
+        origin
     );
 }
 

@@ -4,7 +4,10 @@
 //! renders it for a compliance manager. Writers never compute: everything a
 //! writer shows (headline, top actions, counts) is in the model.
 
+pub mod diff;
+pub mod history;
 pub mod json;
+pub mod lock;
 pub mod markdown;
 pub mod previous;
 
@@ -114,6 +117,88 @@ pub struct AccountReport {
     /// Opt-in coverage of each configured audience (counts, no numbers).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub optin: Vec<crate::snapshot::optin::AudienceCoverage>,
+    /// Compared with the previous run in which the account was audited
+    /// (absent on its first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<diff::AccountDiff>,
+    /// Template statuses and health, as collected (what the gate decides on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<Inventory>,
+}
+
+/// What could be sent when the account was collected: every template's
+/// status and every `can_send_message` Meta reported.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Inventory {
+    pub templates: Vec<TemplateState>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateState {
+    pub name: String,
+    pub language: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// One `health_status.can_send_message` (the WABA's, an entity's, a number's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthState {
+    /// `WABA`, `PHONE_NUMBER`, `BUSINESS`, `APP`, ...
+    pub entity: String,
+    pub id: String,
+    pub can_send_message: String,
+}
+
+impl Inventory {
+    pub fn of(snap: &crate::snapshot::Snapshot) -> Self {
+        let templates = snap
+            .templates
+            .iter()
+            .map(|t| TemplateState {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                status: t.status.clone(),
+                category: t.category.clone(),
+            })
+            .collect();
+        let mut health = Vec::new();
+        let mut push = |entity: &str, id: &str, state: Option<&str>| {
+            if let Some(state) = state {
+                let h = HealthState {
+                    entity: entity.to_owned(),
+                    id: id.to_owned(),
+                    can_send_message: state.to_ascii_uppercase(),
+                };
+                if !health.contains(&h) {
+                    health.push(h);
+                }
+            }
+        };
+        let mut aggregate = |entity: &str, id: &str, hs: &crate::snapshot::HealthStatus| {
+            push(entity, id, hs.can_send_message.as_deref());
+            for e in &hs.entities {
+                push(
+                    e.entity_type.as_deref().unwrap_or("ENTITY"),
+                    e.id.as_deref().unwrap_or(""),
+                    e.can_send_message.as_deref(),
+                );
+            }
+        };
+        if let Some(hs) = snap.waba.as_ref().and_then(|w| w.health_status.as_ref()) {
+            aggregate("WABA", &snap.waba_id, hs);
+        }
+        for n in &snap.phone_numbers {
+            if let Some(hs) = &n.health_status {
+                aggregate("PHONE_NUMBER", n.id_str(), hs);
+            }
+        }
+        Inventory { templates, health }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +209,9 @@ pub struct Report {
     pub tool: Tool,
     pub rules: RulesInfo,
     pub accounts: Vec<AccountReport>,
+    /// The suppressions file: its entries (active, expiring, expired) and errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressions: Option<crate::suppress::SuppressionReport>,
 }
 
 impl Report {
@@ -135,6 +223,7 @@ impl Report {
             tool: Tool::default(),
             rules,
             accounts: Vec::new(),
+            suppressions: None,
         }
     }
 
@@ -193,6 +282,8 @@ impl AccountReport {
             numbers: Vec::new(),
             executive: None,
             optin: Vec::new(),
+            diff: None,
+            inventory: None,
         };
         a.derive(&BTreeMap::new());
         a
@@ -240,6 +331,8 @@ impl AccountReport {
             numbers: Vec::new(),
             executive: None,
             optin: Vec::new(),
+            diff: None,
+            inventory: None,
         }
     }
 }
@@ -500,6 +593,15 @@ fn executive(a: &AccountReport, reasons: &[Reason]) -> ExecutiveSummary {
     }
 }
 
+/// Writes a file and flushes it to disk, so that the folder renamed into
+/// place after it never holds an empty or half file, even after a power cut.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// A new run id: UTC time, sortable, filesystem-safe (`20261125T143600Z`).
 pub fn run_id(now: DateTime<Utc>) -> String {
     now.format("%Y%m%dT%H%M%SZ").to_string()
@@ -556,14 +658,17 @@ pub fn write_run_with(
             .prefix(&format!(".{}-", report.run_id))
             .suffix(".partial")
             .tempdir_in(reports_dir)?;
-        std::fs::write(tmp.path().join("report.json"), json::render(report)?)?;
-        std::fs::write(tmp.path().join("report.md"), markdown::render(report))?;
+        write_synced(&tmp.path().join("report.json"), &json::render(report)?)?;
+        write_synced(
+            &tmp.path().join("report.md"),
+            markdown::render(report).as_bytes(),
+        )?;
         for (rel, bytes) in extra {
             let p = tmp.path().join(rel);
             if let Some(parent) = p.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(p, bytes)?;
+            write_synced(&p, bytes)?;
         }
         let tmp_path = tmp.keep();
         match std::fs::rename(&tmp_path, &target) {

@@ -29,7 +29,42 @@ pub fn newest_report(reports_dir: &Path, exclude: Option<&str>) -> Option<PathBu
     runs.pop().map(|(_, p)| p)
 }
 
-fn run_order(name: &str) -> (String, u32) {
+/// Every finished run folder under `reports_dir` (named like a run id;
+/// temporary `.…` folders and anything else are left out), oldest first.
+pub fn run_folders(reports_dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(reports_dir) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(String, PathBuf)> = rd
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            is_run_id(&name).then(|| (name, e.path()))
+        })
+        .collect();
+    runs.sort_by_key(|(name, _)| run_order(name));
+    runs
+}
+
+/// `20261125T143600Z`, or with a suffix for a second run in the same
+/// second (`20261125T143600Z-2`).
+pub fn is_run_id(name: &str) -> bool {
+    let (base, suffix) = match name.split_once('-') {
+        Some((b, s)) => (b, Some(s)),
+        None => (name, None),
+    };
+    let b = base.as_bytes();
+    b.len() == 16
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z'
+        && suffix.is_none_or(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Sort key of a run id: time order, `…Z-10` after `…Z-9`.
+pub fn run_order(name: &str) -> (String, u32) {
     match name.rsplit_once('-') {
         Some((base, n)) if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() => {
             (base.to_owned(), n.parse().unwrap_or(0))
@@ -73,6 +108,36 @@ pub fn previous_numbers(reports_dir: &Path) -> BTreeMap<String, Vec<NumberState>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_ids_are_recognised_and_ordered() {
+        assert!(is_run_id("20261125T143600Z"));
+        assert!(is_run_id("20261125T143600Z-12"));
+        assert!(!is_run_id("20261125T143600Z-"));
+        assert!(!is_run_id(".20261125T143600Z-x.partial"));
+        assert!(!is_run_id("latest"));
+        assert!(!is_run_id("2026-11-25"));
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "20261125T100000Z-10",
+            "20261125T100000Z",
+            "20261125T100000Z-9",
+            "notes",
+            ".20261126T000000Z-x.partial",
+        ] {
+            std::fs::create_dir_all(d.path().join(n)).unwrap();
+        }
+        std::fs::write(d.path().join("20261127T000000Z"), "a file").unwrap();
+        let names: Vec<String> = run_folders(d.path()).into_iter().map(|r| r.0).collect();
+        assert_eq!(
+            names,
+            [
+                "20261125T100000Z",
+                "20261125T100000Z-9",
+                "20261125T100000Z-10"
+            ]
+        );
+    }
 
     #[test]
     fn newest_run_wins_and_broken_ones_are_tolerated() {

@@ -1,1 +1,2 @@
 pub mod fake_graph;
+pub mod ops;

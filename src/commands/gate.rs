@@ -1,0 +1,132 @@
+//! `wabaguard gate`: the pre-campaign go/no-go. Exit 0 go, 1 refuse, 2
+//! could not decide — never 0 on an error.
+
+use std::io::Write;
+
+use super::{CmdError, CmdResult, Outcome};
+use crate::cli::{GateArgs, GateFormat};
+use crate::config::Config;
+use crate::gate::{self, Decision, GateOutput, GateRequest};
+
+pub fn gate(args: &GateArgs) -> CmdResult {
+    match decide(args) {
+        Ok(out) => {
+            print(args.format, &out)?;
+            Ok(match out.decision {
+                Decision::Pass => Outcome::Ok,
+                Decision::Refuse => Outcome::Policy,
+            })
+        }
+        Err(e) => {
+            if args.format == GateFormat::Json {
+                // A machine reading stdout still gets a document, and no "pass".
+                let v = serde_json::json!({
+                    "decision": "error",
+                    "account": args.account,
+                    "error": e.0,
+                    "reasons": [],
+                });
+                let mut stdout = std::io::stdout().lock();
+                let _ = serde_json::to_writer_pretty(&mut stdout, &v);
+                let _ = writeln!(stdout);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn decide(args: &GateArgs) -> Result<GateOutput, CmdError> {
+    let cfg = Config::load(&args.config)?;
+    let now = super::now()?;
+    let req = GateRequest {
+        account: args.account.clone(),
+        templates: args.templates.clone(),
+        audience: args.audience.clone().zip(args.consent.clone()),
+        min_coverage: args.min_coverage.unwrap_or(cfg.gate.min_coverage),
+        fail_on: args.fail_on.unwrap_or(cfg.gate.fail_on),
+    };
+    gate::decide(&cfg, &req, now, || {
+        super::run::load_pack(&cfg).map_err(|e| e.0)
+    })
+    .map_err(CmdError)
+}
+
+fn print(format: GateFormat, out: &GateOutput) -> Result<(), CmdError> {
+    let mut stdout = std::io::stdout().lock();
+    match format {
+        GateFormat::Json => {
+            serde_json::to_writer_pretty(&mut stdout, out)?;
+            writeln!(stdout)?;
+        }
+        GateFormat::Text => stdout.write_all(render_text(out).as_bytes())?,
+    }
+    Ok(())
+}
+
+/// One screen: the decision, every reason, what was checked, the data's age.
+pub fn render_text(o: &GateOutput) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    match o.decision {
+        Decision::Pass => {
+            let _ = writeln!(s, "PASS: {} may send.", o.account);
+        }
+        Decision::Refuse => {
+            let _ = writeln!(
+                s,
+                "REFUSE: {} must not send ({} reason{}):",
+                o.account,
+                o.reasons.len(),
+                if o.reasons.len() == 1 { "" } else { "s" }
+            );
+            for r in &o.reasons {
+                let _ = writeln!(s, "  ✗ {}", r.message);
+            }
+        }
+    }
+    let mut checked = Vec::new();
+    if !o.templates.is_empty() {
+        let t: Vec<String> = o
+            .templates
+            .iter()
+            .map(|t| format!("{}:{} {}", t.name, t.language, t.status))
+            .collect();
+        checked.push(format!("templates {}", t.join(", ")));
+        checked.push(format!("findings at or above {}", o.fail_on));
+    }
+    if let Some(stage) = o.stage {
+        checked.push(format!("stage {}", stage.words()));
+        checked.push("health status".into());
+    }
+    if let Some(op) = &o.optin {
+        checked.push(format!(
+            "opt-in {:.2}% (min {:.2}%)",
+            op.coverage * 100.0,
+            op.min_coverage * 100.0
+        ));
+    }
+    if !checked.is_empty() {
+        let _ = writeln!(s, "Checked: {}.", checked.join("; "));
+    }
+    if let Some(d) = &o.data {
+        match d.kind {
+            "report" => {
+                let _ = writeln!(
+                    s,
+                    "Data: report {} ({} old; max {}).",
+                    d.run_id.as_deref().unwrap_or("?"),
+                    gate::human_age(d.age_secs),
+                    gate::human_age(d.max_age_secs as i64)
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "Data: collected just now ({}).",
+                    d.note.as_deref().unwrap_or("no recent report")
+                );
+            }
+        }
+    }
+    s
+}
