@@ -11,8 +11,7 @@
 //! 2. `fresh`: the report is older than `[gate] max_snapshot_age`, the gate
 //!    collects and audits the account afresh (rule packs compiled, checks run);
 //! 3. `audience`: case 1 plus `--audience` (100,000 rows) and `--consent`
-//!    (the ledger). Until the opt-in engine is wired in, the gate exits 2
-//!    ("cannot decide") here and the figure only measures the refusal path.
+//!    (the ledger): the gate computes opt-in coverage with the opt-in engine.
 //!
 //! The audience and ledger are generated deterministically (fixed seed):
 //! `phone` column of E.164 numbers, 3% duplicates, 1% invalid; the ledger
@@ -187,13 +186,10 @@ fn main() -> ExitCode {
             ms(t[t.len() - 1])
         );
         if code == 2 {
-            println!(
-                "  {:<42} (exit 2: opt-in engine not in this build — the gate refuses to decide)",
-                ""
-            );
-        } else {
-            worst_decided = worst_decided.max(median);
+            println!("  {:<42} (exit 2: the gate could not decide)", "");
+            return ExitCode::from(2);
         }
+        worst_decided = worst_decided.max(median);
     }
     if worst_decided > TARGET {
         println!(

@@ -517,6 +517,14 @@ fn recent_section(cfg: &Config, account: &str, now: DateTime<Utc>) -> Recent {
         ));
     }
     let age = (now - generated).num_seconds();
+    if age < 0 {
+        // A clock was wrong when the report was written, or is wrong now:
+        // the report's age is unknown, so it is not trusted as recent.
+        return Recent::Stale(format!(
+            "the latest report ({run_id}) is dated in the future ({})",
+            generated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+    }
     if age > max.secs() as i64 {
         return Recent::Stale(format!(
             "the latest report ({run_id}) is {} old, more than max_snapshot_age {max}",

@@ -17,7 +17,8 @@ pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
                 "--as-of: `{s}` is neither an RFC 3339 timestamp (2026-11-24T23:30:00Z) nor a date (2026-11-24)"
             ))
         })?,
-        None => chrono::Utc::now().timestamp() * 1_000_000,
+        // Like every command, `now` honours WABAGUARD_NOW.
+        None => super::now()?.timestamp() * 1_000_000,
     };
     let region_code = args.region.as_deref().unwrap_or(&defaults.region);
     let region =

@@ -204,8 +204,13 @@ const COMMON: &[&str] = &[
     "आपकी",
 ];
 
+static COMMON_SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| COMMON.iter().copied().collect());
+
 fn rank_len(s: &str) -> usize {
-    if COMMON.contains(&s.trim()) {
+    let t = s.trim();
+    // Every common word is at most 6 characters (18 bytes in Devanagari).
+    if t.len() <= 18 && COMMON_SET.contains(t) {
         1
     } else {
         s.chars().count()
@@ -241,7 +246,10 @@ fn cross(a: &[String], b: &[String]) -> Option<Vec<String>> {
     let mut out = Vec::with_capacity(a.len() * b.len());
     for x in a {
         for y in b {
-            out.push(format!("{x}{y}"));
+            let mut s = String::with_capacity(x.len() + y.len());
+            s.push_str(x);
+            s.push_str(y);
+            out.push(s);
         }
     }
     Some(dedup(out))
@@ -413,6 +421,125 @@ pub fn required_literals(pattern: &str) -> Result<Option<Vec<String>>, Box<ast::
     Ok(best.filter(|v| !v.is_empty() && v.iter().all(|s| usable(s))))
 }
 
+/// Most groups of one clause (bits of a `u8` mask).
+pub const MAX_GROUPS: usize = 6;
+/// Most clauses of one pattern.
+const MAX_CLAUSES: usize = 24;
+
+/// A conjunctive prefilter requirement in disjunctive normal form: the
+/// pattern can match only if, for at least one clause, every group of that
+/// clause has one of its strings in the (lower-cased) text. A single clause
+/// with a single group is the plain "one of these literals" requirement;
+/// more groups make the prefilter far more selective (`our … just`, where
+/// neither word alone is rare).
+pub type Clauses = Vec<Vec<Vec<String>>>;
+
+/// The prefilter clauses of `pattern` (without any `(?i)` prefix), or `None`
+/// when some match might contain no usable literal. `Err` is a syntax error.
+pub fn required_clauses(pattern: &str) -> Result<Option<Clauses>, Box<ast::Error>> {
+    let ast = ast::parse::Parser::new().parse(pattern).map_err(Box::new)?;
+    let single = info(&ast)
+        .best()
+        .filter(|v| !v.is_empty() && v.iter().all(|s| usable(s)));
+    let mut out = clauses(&ast);
+    // The single best set is required too: add it where it is more
+    // selective than what a clause already has, or use it alone.
+    if let (Some(cs), Some(best)) = (&mut out, &single) {
+        if cs.len() == 1 && !cs[0].contains(best) {
+            cs[0].push(best.clone());
+            finish_clause(&mut cs[0]);
+        }
+    }
+    Ok(out.or_else(|| single.map(|b| vec![vec![b]])))
+}
+
+fn usable_set(v: &Option<Vec<String>>) -> Option<Vec<String>> {
+    v.clone()
+        .filter(|v| !v.is_empty() && v.iter().all(|s| usable(s)))
+}
+
+/// Keeps the most selective groups, best first, without repeats.
+/// Groups of very short or very common words are dropped when the clause
+/// has a selective group: they add little selectivity but many prefilter hits.
+fn finish_clause(groups: &mut Vec<Vec<String>>) {
+    groups.sort_by_key(|g| std::cmp::Reverse(quality(g)));
+    groups.dedup();
+    if groups.first().is_some_and(|g| quality(g).1 >= 3) {
+        let mut first = true;
+        groups.retain(|g| std::mem::take(&mut first) || quality(g).1 >= 3);
+    }
+    groups.truncate(MAX_GROUPS);
+}
+
+fn clauses(a: &Ast) -> Option<Clauses> {
+    match a {
+        Ast::Group(g) => clauses(&g.ast),
+        Ast::Repetition(r) => {
+            let min = match &r.op.kind {
+                RepetitionKind::ZeroOrOne | RepetitionKind::ZeroOrMore => 0,
+                RepetitionKind::OneOrMore => 1,
+                RepetitionKind::Range(RepetitionRange::Exactly(n))
+                | RepetitionKind::Range(RepetitionRange::AtLeast(n))
+                | RepetitionKind::Range(RepetitionRange::Bounded(n, _)) => *n,
+            };
+            if min == 0 { None } else { clauses(&r.ast) }
+        }
+        Ast::Alternation(alt) => {
+            let mut out = Vec::new();
+            for b in &alt.asts {
+                out.extend(clauses(b)?);
+                if out.len() > MAX_CLAUSES {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+        Ast::Concat(c) => {
+            let mut groups: Vec<Vec<String>> = Vec::new();
+            // Runs of children that each match a small fixed set.
+            let mut run: Option<Vec<String>> = Some(vec![String::new()]);
+            let flush = |run: &mut Option<Vec<String>>, groups: &mut Vec<Vec<String>>| {
+                if let Some(g) = usable_set(run) {
+                    groups.push(g);
+                }
+                *run = Some(vec![String::new()]);
+            };
+            for child in &c.asts {
+                let ci = info(child);
+                match &ci.exact {
+                    Some(e) => match run.as_deref().and_then(|r| cross(r, e)) {
+                        Some(x) => run = Some(x),
+                        None => {
+                            flush(&mut run, &mut groups);
+                            run = Some(e.clone());
+                        }
+                    },
+                    None => {
+                        flush(&mut run, &mut groups);
+                        // A child with its own conjunction (a group of a
+                        // concat) contributes every group of it.
+                        match clauses(child) {
+                            Some(cc) if cc.len() == 1 => groups.extend(cc.into_iter().flatten()),
+                            _ => {
+                                if let Some(g) = usable_set(&ci.best()) {
+                                    groups.push(g);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            flush(&mut run, &mut groups);
+            if groups.is_empty() {
+                return None;
+            }
+            finish_clause(&mut groups);
+            Some(vec![groups])
+        }
+        _ => usable_set(&info(a).best()).map(|g| vec![vec![g]]),
+    }
+}
+
 /// A literal selective enough for the prefilter: at least two characters,
 /// or one rare symbol (`%`, `€`, `₹`, ...).
 fn usable(s: &str) -> bool {
@@ -476,6 +603,37 @@ mod tests {
             req(r"(?:explore|discover)\s+(?:our|the)"),
             Some(vec!["discover".into(), "explore".into()])
         );
+    }
+
+    fn clauses_of(p: &str) -> Option<Clauses> {
+        required_clauses(p).unwrap()
+    }
+
+    #[test]
+    fn conjunctions_of_a_concatenation() {
+        // Both the rare word and the price words are required.
+        let c = clauses_of(r"(?:you\s+can\s+now|now\s+you\s+can)\s+(?:get|enjoy|borrow)").unwrap();
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert!(
+            c[0].contains(&vec!["borrow".into(), "enjoy".into(), "get".into()]),
+            "{c:?}"
+        );
+        // Alternation: one clause per branch, each with its own groups.
+        let c = clauses_of(r"visita\s+nuestra\s+tienda|comprar\s+aqu[ií]").unwrap();
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(
+            c[0].contains(&vec!["tienda".into()]) && c[0].contains(&vec!["visita".into()]),
+            "{c:?}"
+        );
+        assert!(c[1].contains(&vec!["aqui".into(), "aquí".into()]), "{c:?}");
+        // Very common short words are dropped when a better group exists.
+        let c = clauses_of(r"ir\s+a\s+la\s+tienda").unwrap();
+        assert_eq!(c, vec![vec![vec!["tienda".to_string()]]]);
+        // A branch without any usable literal: no clauses, no prefilter.
+        assert_eq!(clauses_of(r"casino|\d+"), None);
+        // Optional parts are never required.
+        let c = clauses_of(r"free(?:\s+shipping)?").unwrap();
+        assert_eq!(c, vec![vec![vec!["free".to_string()]]]);
     }
 
     #[test]

@@ -29,7 +29,7 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 mod literals;
-pub use literals::{lower_same_len, required_literals};
+pub use literals::{Clauses, lower_same_len, required_clauses, required_literals};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -240,9 +240,9 @@ pub struct Pattern {
     pub source: String,
     pub regex_src: String,
     pub examples: Examples,
-    /// Lower-cased strings of which every match contains one (`None`: no
-    /// usable literal; the pattern runs on every template of its language).
-    pub literals: Option<Vec<String>>,
+    /// Prefilter requirement on the lower-cased text (`None`: no usable
+    /// literal; the pattern runs on every template of its language).
+    pub literals: Option<Clauses>,
     compiled: OnceLock<Regex>,
     tail: OnceLock<Regex>,
 }
@@ -281,7 +281,7 @@ struct Neutralizer {
     regex_src: String,
     examples: Examples,
     source: String,
-    literals: Option<Vec<String>>,
+    literals: Option<Clauses>,
     compiled: OnceLock<Regex>,
     tail: OnceLock<Regex>,
 }
@@ -309,13 +309,69 @@ enum Entry {
     Neutralizer(u32),
 }
 
-/// The prefilter for one language: which entries each literal selects.
+thread_local! {
+    /// Per-thread clause bit sets (all zero between calls) and the list of
+    /// clauses touched by the current text.
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// The prefilter for one language. Each entry's requirement is a set of
+/// clauses (see [`Clauses`]); each clause has an id, and each literal lists
+/// the (clause, group bit) pairs it satisfies. An entry is a candidate when
+/// one of its clauses has every group bit set.
 #[derive(Debug)]
 struct LangIndex {
     ac: Option<AhoCorasick>,
-    targets: Vec<Vec<Entry>>,
+    targets: Vec<Vec<(u32, u8)>>,
+    /// Per clause: the entry it belongs to and the mask of all its groups.
+    clauses: Vec<(Entry, u8)>,
     /// Entries without a usable literal: candidates for every template.
     always: Vec<Entry>,
+}
+
+impl LangIndex {
+    /// Candidate entries for `text`, sorted and deduplicated.
+    fn candidates(&self, text: &str) -> Vec<Entry> {
+        let mut cands: Vec<Entry> = self.always.clone();
+        if let Some(ac) = &self.ac {
+            let lowered = lower_same_len(text);
+            // Distinct literals first: a frequent word occurring five times
+            // is expanded to its clauses once.
+            let mut lits: Vec<u32> = ac
+                .find_overlapping_iter(&lowered)
+                .map(|m| m.pattern().as_u32())
+                .collect();
+            lits.sort_unstable();
+            lits.dedup();
+            SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                let (bits, touched) = &mut *scratch;
+                if bits.len() < self.clauses.len() {
+                    bits.resize(self.clauses.len(), 0);
+                }
+                for l in lits {
+                    for &(c, b) in &self.targets[l as usize] {
+                        let slot = &mut bits[c as usize];
+                        if *slot == 0 {
+                            touched.push(c);
+                        }
+                        *slot |= b;
+                    }
+                }
+                for c in touched.drain(..) {
+                    let (entry, full) = self.clauses[c as usize];
+                    if bits[c as usize] == full {
+                        cands.push(entry);
+                    }
+                    bits[c as usize] = 0;
+                }
+            });
+        }
+        cands.sort_unstable();
+        cands.dedup();
+        cands
+    }
 }
 
 /// A hit: one pattern of a rule matched, at a verified word boundary.
@@ -400,16 +456,38 @@ impl RulePack {
         let mut pending_matches: Vec<(String, String, bool, MatchDef)> = Vec::new();
         let mut neutralizers = Vec::new();
 
-        for (path, content) in files {
+        // The costly parts — TOML parsing and the literal analysis of
+        // thousands of patterns — run on every core; the rest is in order.
+        let parsed: Vec<Result<RuleFile, String>> = par_map(files, |(_, content)| {
+            toml::from_str::<RuleFile>(content).map_err(|e| e.to_string().trim_end().to_owned())
+        });
+        let sources: Vec<String> = parsed
+            .iter()
+            .flatten()
+            .flat_map(|f| {
+                f.matches
+                    .iter()
+                    .flat_map(|m| m.patterns.iter())
+                    .chain(f.neutralize.iter().flat_map(|n| n.patterns.iter()))
+                    .cloned()
+            })
+            .collect();
+        let analysed = par_map(&sources, |p| {
+            required_clauses(p).map_err(|e| syntax_message(&e.to_string()))
+        });
+        let clause_cache: HashMap<String, Result<Option<Clauses>, String>> =
+            sources.into_iter().zip(analysed).collect();
+
+        for ((path, content), file) in files.iter().zip(parsed) {
             hasher.update(path.as_bytes());
             hasher.update([0]);
             hasher.update(content.as_bytes());
             hasher.update([0]);
             let pb = PathBuf::from(path);
             let full_check = !path.ends_with(BUILTIN_MARK);
-            let file: RuleFile = toml::from_str(content).map_err(|e| RulePackError::Parse {
+            let file: RuleFile = file.map_err(|message| RulePackError::Parse {
                 path: pb.clone(),
-                message: e.to_string().trim_end().to_owned(),
+                message,
             })?;
             if let Some(meta) = file.pack {
                 name = meta.name;
@@ -468,9 +546,9 @@ impl RulePack {
                         message: "neutralize block has no patterns".into(),
                     });
                 }
-                let mut lits: Option<Vec<String>> = Some(Vec::new());
+                let mut lits: Option<Clauses> = Some(Vec::new());
                 for p in &n.patterns {
-                    let l = check_pattern(&pb, &n.id, p, full_check)?;
+                    let l = check_pattern(&pb, &n.id, p, full_check, &clause_cache)?;
                     lits = match (lits, l) {
                         (Some(mut a), Some(b)) => {
                             a.extend(b);
@@ -541,7 +619,7 @@ impl RulePack {
                 });
             }
             for p in &m.patterns {
-                let literals = check_pattern(&pb, &m.rule, p, full_check)?;
+                let literals = check_pattern(&pb, &m.rule, p, full_check, &clause_cache)?;
                 let regex_src = if m.case_sensitive {
                     p.clone()
                 } else {
@@ -698,19 +776,28 @@ impl RulePack {
         let lang_ok = |l: &str| l == "*" || lang.is_none_or(|k| k == l);
         let mut lits: Vec<String> = Vec::new();
         let mut lit_ids: HashMap<String, usize> = HashMap::new();
-        let mut targets: Vec<Vec<Entry>> = Vec::new();
+        let mut targets: Vec<Vec<(u32, u8)>> = Vec::new();
+        let mut clauses: Vec<(Entry, u8)> = Vec::new();
         let mut always = Vec::new();
-        let mut add = |entry: Entry, literals: &Option<Vec<String>>| match literals {
+        let mut add = |entry: Entry, req: &Option<Clauses>| match req {
             None => always.push(entry),
-            Some(ls) => {
-                for l in ls {
-                    let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
-                        lits.push(l.clone());
-                        targets.push(Vec::new());
-                        lits.len() - 1
-                    });
-                    if targets[id].last() != Some(&entry) {
-                        targets[id].push(entry);
+            Some(cs) => {
+                for groups in cs {
+                    let cid = clauses.len() as u32;
+                    let n = groups.len().min(literals::MAX_GROUPS);
+                    clauses.push((entry, ((1u16 << n) - 1) as u8));
+                    for (g, group) in groups.iter().take(n).enumerate() {
+                        for l in group {
+                            let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
+                                lits.push(l.clone());
+                                targets.push(Vec::new());
+                                lits.len() - 1
+                            });
+                            let t = (cid, 1u8 << g);
+                            if !targets[id].contains(&t) {
+                                targets[id].push(t);
+                            }
+                        }
                     }
                 }
             }
@@ -736,13 +823,14 @@ impl RulePack {
         if ac.is_none() {
             // No automaton (cannot happen for valid literals): fall back to
             // running every entry.
-            for t in &targets {
-                always.extend(t.iter().copied());
-            }
+            always.extend(clauses.iter().map(|c| c.0));
+            always.sort_unstable();
+            always.dedup();
         }
         LangIndex {
             ac,
             targets,
+            clauses,
             always,
         }
     }
@@ -759,44 +847,22 @@ impl RulePack {
     #[doc(hidden)]
     pub fn prefilter_candidates(&self, language: &str, text: &str) -> Vec<usize> {
         let idx = self.index(&primary_language(language));
-        let mut v: Vec<usize> = idx
-            .always
-            .iter()
+        idx.candidates(text)
+            .into_iter()
             .filter_map(|e| match e {
-                Entry::Pattern(i) => Some(*i as usize),
+                Entry::Pattern(i) => Some(i as usize),
                 Entry::Neutralizer(_) => None,
             })
-            .collect();
-        if let Some(ac) = &idx.ac {
-            let lowered = lower_same_len(text);
-            for m in ac.find_overlapping_iter(&lowered) {
-                for e in &idx.targets[m.pattern().as_usize()] {
-                    if let Entry::Pattern(i) = e {
-                        v.push(*i as usize);
-                    }
-                }
-            }
-        }
-        v.sort_unstable();
-        v.dedup();
-        v
+            .collect()
     }
 
     /// Like [`scan`](Self::scan) for several signals in one pass.
     pub fn scan_signals(&self, language: &str, signals: &[Signal], text: &str) -> Vec<Hit> {
         let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
         let idx = self.index(&primary_language(language));
-        // Candidates: entries whose literal occurs (in the lower-cased text),
-        // deduplicated by sorting (cheaper than a bitmap over every entry).
-        let mut cands: Vec<Entry> = idx.always.clone();
-        if let Some(ac) = &idx.ac {
-            let lowered = lower_same_len(text);
-            for m in ac.find_overlapping_iter(&lowered) {
-                cands.extend_from_slice(&idx.targets[m.pattern().as_usize()]);
-            }
-        }
-        cands.sort_unstable();
-        cands.dedup();
+        // Candidates: entries one of whose clauses is satisfied by the
+        // literals occurring in the lower-cased text.
+        let cands = idx.candidates(text);
         // Neutralized spans, per signal bit set.
         let mut spans: Vec<(usize, usize, u8)> = Vec::new();
         for e in &cands {
@@ -1005,6 +1071,31 @@ fn validate_rule_def(path: &Path, def: &RuleDef) -> Result<(), RulePackError> {
     Ok(())
 }
 
+/// `f` over `items` on every core (at most 8 threads), results in order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    if threads == 1 || items.len() < 64 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
+
 /// Validates a pattern and returns its prefilter literals. `full` also
 /// translates it with Unicode tables (catches e.g. unknown `\p{..}` names).
 fn check_pattern(
@@ -1012,7 +1103,8 @@ fn check_pattern(
     rule: &str,
     pattern: &str,
     full: bool,
-) -> Result<Option<Vec<String>>, RulePackError> {
+    cache: &HashMap<String, Result<Option<Clauses>, String>>,
+) -> Result<Option<Clauses>, RulePackError> {
     let err = |message: String| RulePackError::Regex {
         path: path.to_owned(),
         rule: rule.to_owned(),
@@ -1027,7 +1119,10 @@ fn check_pattern(
     if pattern.trim().is_empty() {
         return Err(err("empty pattern".into()));
     }
-    let literals = required_literals(pattern).map_err(|e| err(syntax_message(&e.to_string())))?;
+    let literals = match cache.get(pattern) {
+        Some(r) => r.clone().map_err(err)?,
+        None => required_clauses(pattern).map_err(|e| err(syntax_message(&e.to_string())))?,
+    };
     if full {
         regex_syntax::Parser::new()
             .parse(pattern)
