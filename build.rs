@@ -11,6 +11,96 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The prefilter analysis itself, so its results for the shipped packs are
+/// computed here once instead of at every start (3,000+ patterns, ~0.2 s).
+#[path = "src/rulepack/literals.rs"]
+#[allow(dead_code)]
+mod literals;
+
+/// Separators of the prefilter cache (see `rulepack::PREFILTER_CACHE`).
+const REC: char = '\u{0}';
+const PAT: char = '\u{1}';
+const CLAUSE: char = '\u{2}';
+const GROUP: char = '\u{3}';
+const LIT: char = '\u{4}';
+const NONE: char = '\u{5}';
+
+fn patterns_of(v: &toml::Value, out: &mut Vec<String>) {
+    for key in ["match", "neutralize"] {
+        let Some(blocks) = v.get(key).and_then(|b| b.as_array()) else {
+            continue;
+        };
+        for b in blocks {
+            if let Some(ps) = b.get("patterns").and_then(|p| p.as_array()) {
+                out.extend(ps.iter().filter_map(|p| p.as_str()).map(str::to_owned));
+            }
+        }
+    }
+}
+
+/// One record per distinct pattern of the shipped packs: the pattern, then
+/// its clauses (or NONE when it has no usable literal). Patterns that fail
+/// to parse, or contain a separator, are left to the runtime.
+fn prefilter_cache(files: &[PathBuf]) -> String {
+    let mut patterns = Vec::new();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "toml"))
+    {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        match toml::from_str::<toml::Table>(&text) {
+            Ok(t) => patterns_of(&toml::Value::Table(t), &mut patterns),
+            Err(e) => println!(
+                "cargo:warning={}: not analysed at build time: {}",
+                f.display(),
+                e.to_string().lines().next().unwrap_or("")
+            ),
+        }
+    }
+    patterns.sort();
+    patterns.dedup();
+    let mut out = String::new();
+    for p in patterns {
+        if p.contains(|c: char| c <= NONE) {
+            continue;
+        }
+        let Ok(clauses) = literals::required_clauses(&p) else {
+            continue;
+        };
+        out.push_str(&p);
+        out.push(PAT);
+        match clauses {
+            None => out.push(NONE),
+            Some(cs) => {
+                let ok = cs
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .all(|l| !l.contains(|c: char| c <= NONE));
+                if !ok {
+                    out.truncate(out.len() - p.len() - PAT.len_utf8());
+                    continue;
+                }
+                let enc: Vec<String> = cs
+                    .iter()
+                    .map(|groups| {
+                        groups
+                            .iter()
+                            .map(|g| g.join(&LIT.to_string()))
+                            .collect::<Vec<_>>()
+                            .join(&GROUP.to_string())
+                    })
+                    .collect();
+                out.push_str(&enc.join(&CLAUSE.to_string()));
+            }
+        }
+        out.push(REC);
+    }
+    out
+}
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -59,6 +149,9 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("embedded_rules.rs"), toml).expect("write embedded_rules.rs");
     std::fs::write(out.join("embedded_docs.rs"), md).expect("write embedded_docs.rs");
+    println!("cargo:rerun-if-changed=src/rulepack/literals.rs");
+    std::fs::write(out.join("prefilter_cache.txt"), prefilter_cache(&files))
+        .expect("write prefilter_cache.txt");
 
     println!("cargo:rerun-if-changed=Cargo.lock");
     let meta = locate_phone_metadata(&root);

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::diff::DiffEntry;
-use super::{AccountReport, AccountStatus, ExecutiveSummary, Report};
+use super::{AccountReport, AccountStatus, Action, ExecutiveSummary, Report};
 use crate::checks::{Finding, Origin, Severity};
 use crate::risk::{Risk, Stage};
 use crate::suppress::{EntryState, EntryStatus, SuppressionReport};
@@ -271,22 +271,7 @@ fn account(s: &mut String, a: &AccountReport) {
         esc(&capitalize(&a.headline))
     );
     stage(s, &a.risk);
-    if !a.fix_first.is_empty() {
-        let _ = writeln!(s, "### Fix first\n");
-        for (i, act) in a.fix_first.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "{}. **[{}] {}** — {}{}  \n   *Fix:* {}",
-                i + 1,
-                act.severity.as_str().to_uppercase(),
-                esc(&act.subject),
-                esc(&act.message),
-                origin_mark(act.origin),
-                esc(&act.remediation)
-            );
-        }
-        s.push('\n');
-    }
+    actions(s, "### Fix first", &a.fix_first);
     if a.findings.is_empty() {
         let _ = writeln!(s, "No findings.\n");
     } else {
@@ -324,6 +309,27 @@ fn account(s: &mut String, a: &AccountReport) {
     }
 }
 
+/// A numbered list of actions with their fix, under `title` (nothing when empty).
+fn actions(s: &mut String, title: &str, list: &[Action]) {
+    if list.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "{title}\n");
+    for (i, act) in list.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{}. **[{}] {}** — {}{}  \n   *Fix:* {}",
+            i + 1,
+            act.severity.as_str().to_uppercase(),
+            esc(&act.subject),
+            esc(&act.message),
+            origin_mark(act.origin),
+            esc(&act.remediation)
+        );
+    }
+    s.push('\n');
+}
+
 fn origin_mark(o: Origin) -> &'static str {
     match o {
         Origin::Meta => " *(signal from Meta)*",
@@ -346,22 +352,7 @@ fn executive(s: &mut String, a: &AccountReport, e: &ExecutiveSummary) {
         e.stage.as_str().replace('_', " "),
         esc(&e.stage_sentence)
     );
-    if !e.top_actions.is_empty() {
-        let _ = writeln!(s, "Top actions:\n");
-        for (i, act) in e.top_actions.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "{}. **[{}] {}** — {}{}  \n   *Fix:* {}",
-                i + 1,
-                act.severity.as_str().to_uppercase(),
-                esc(&act.subject),
-                esc(&act.message),
-                origin_mark(act.origin),
-                esc(&act.remediation)
-            );
-        }
-        s.push('\n');
-    }
+    actions(s, "Top actions:", &e.top_actions);
     if !e.meta_signals.is_empty() {
         let _ = writeln!(
             s,

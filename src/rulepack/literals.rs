@@ -458,16 +458,12 @@ fn usable_set(v: &Option<Vec<String>>) -> Option<Vec<String>> {
         .filter(|v| !v.is_empty() && v.iter().all(|s| usable(s)))
 }
 
-/// Keeps the most selective groups, best first, without repeats.
-/// Groups of very short or very common words are dropped when the clause
-/// has a selective group: they add little selectivity but many prefilter hits.
+/// Keeps the most selective groups, best first, without repeats. (Dropping
+/// groups of common short words was tried: fewer prefilter hits, but more
+/// candidates, more regexes compiled and ~5% more memory.)
 fn finish_clause(groups: &mut Vec<Vec<String>>) {
     groups.sort_by_key(|g| std::cmp::Reverse(quality(g)));
     groups.dedup();
-    if groups.first().is_some_and(|g| quality(g).1 >= 3) {
-        let mut first = true;
-        groups.retain(|g| std::mem::take(&mut first) || quality(g).1 >= 3);
-    }
     groups.truncate(MAX_GROUPS);
 }
 
@@ -626,9 +622,11 @@ mod tests {
             "{c:?}"
         );
         assert!(c[1].contains(&vec!["aqui".into(), "aquí".into()]), "{c:?}");
-        // Very common short words are dropped when a better group exists.
+        // Groups are ordered by selectivity: the rare word first.
         let c = clauses_of(r"ir\s+a\s+la\s+tienda").unwrap();
-        assert_eq!(c, vec![vec![vec!["tienda".to_string()]]]);
+        assert_eq!(c.len(), 1, "{c:?}");
+        assert_eq!(c[0][0], vec!["tienda".to_string()], "{c:?}");
+        assert!(c[0].contains(&vec!["la".to_string()]), "{c:?}");
         // A branch without any usable literal: no clauses, no prefilter.
         assert_eq!(clauses_of(r"casino|\d+"), None);
         // Optional parts are never required.

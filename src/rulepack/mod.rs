@@ -472,11 +472,21 @@ impl RulePack {
                     .cloned()
             })
             .collect();
-        let analysed = par_map(&sources, |p| {
+        // Shipped patterns were analysed at build time (build.rs); the
+        // others (custom packs, extra dirs) here.
+        let built = prefilter_cache();
+        let (known, todo): (Vec<String>, Vec<String>) = sources
+            .into_iter()
+            .partition(|p| built.contains_key(p.as_str()));
+        let analysed = par_map(&todo, |p| {
             required_clauses(p).map_err(|e| syntax_message(&e.to_string()))
         });
-        let clause_cache: HashMap<String, Result<Option<Clauses>, String>> =
-            sources.into_iter().zip(analysed).collect();
+        let mut clause_cache: HashMap<String, Result<Option<Clauses>, String>> =
+            todo.into_iter().zip(analysed).collect();
+        for p in known {
+            let c = built.get(p.as_str()).cloned().flatten();
+            clause_cache.insert(p, Ok(c));
+        }
 
         for ((path, content), file) in files.iter().zip(parsed) {
             hasher.update(path.as_bytes());
@@ -1071,6 +1081,34 @@ fn validate_rule_def(path: &Path, def: &RuleDef) -> Result<(), RulePackError> {
     Ok(())
 }
 
+/// Prefilter clauses of every pattern in the shipped packs, computed by
+/// build.rs with the same code (`literals.rs`): pattern, U+0001, then clauses
+/// separated by U+0002, groups by U+0003, literals by U+0004 (U+0005 = no
+/// usable literal); records end with U+0000.
+static PREFILTER_CACHE: &str = include_str!(concat!(env!("OUT_DIR"), "/prefilter_cache.txt"));
+
+fn prefilter_cache() -> &'static HashMap<&'static str, Option<Clauses>> {
+    static CACHE: LazyLock<HashMap<&'static str, Option<Clauses>>> = LazyLock::new(|| {
+        PREFILTER_CACHE
+            .split('\u{0}')
+            .filter_map(|rec| {
+                let (pattern, enc) = rec.split_once('\u{1}')?;
+                let clauses = (enc != "\u{5}").then(|| {
+                    enc.split('\u{2}')
+                        .map(|c| {
+                            c.split('\u{3}')
+                                .map(|g| g.split('\u{4}').map(str::to_owned).collect())
+                                .collect()
+                        })
+                        .collect()
+                });
+                Some((pattern, clauses))
+            })
+            .collect()
+    });
+    &CACHE
+}
+
 /// `f` over `items` on every core (at most 8 threads), results in order.
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
@@ -1238,6 +1276,22 @@ fn blank_range(text: &mut String, s: usize, e: usize) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn build_time_prefilter_cache_matches_the_runtime_analysis() {
+        let cache = super::prefilter_cache();
+        let pack = RulePack::builtin().unwrap();
+        assert!(cache.len() > 1000, "cache has {} patterns", cache.len());
+        let mut checked = 0;
+        for p in &pack.patterns {
+            let src = p.regex_src.strip_prefix("(?i)").unwrap_or(&p.regex_src);
+            if let Some(c) = cache.get(src) {
+                assert_eq!(c, &required_clauses(src).unwrap(), "{src}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 3000, "{checked}");
+    }
+
     use super::*;
 
     fn pack(src: &str) -> Result<RulePack, RulePackError> {
