@@ -245,6 +245,7 @@ pub struct Pattern {
     pub literals: Option<Clauses>,
     compiled: OnceLock<Regex>,
     tail: OnceLock<Regex>,
+    max_len: OnceLock<Option<usize>>,
 }
 
 impl Pattern {
@@ -256,6 +257,20 @@ impl Pattern {
             || tail_regex(&self.tail, &self.regex_src),
             text,
             from,
+            text.len(),
+        )
+    }
+
+    /// Like [`find`](Self::find), searching only the window the prefilter's
+    /// literal occurrences allow (see [`Window`]).
+    fn find_in(&self, text: &str, w: Window) -> Option<(usize, usize)> {
+        let (from, to) = w.span(text, max_len(&self.max_len, &self.regex_src));
+        find_verified(
+            self.regex(),
+            || tail_regex(&self.tail, &self.regex_src),
+            text,
+            from,
+            to,
         )
     }
 
@@ -284,6 +299,7 @@ struct Neutralizer {
     literals: Option<Clauses>,
     compiled: OnceLock<Regex>,
     tail: OnceLock<Regex>,
+    max_len: OnceLock<Option<usize>>,
 }
 
 impl Neutralizer {
@@ -292,14 +308,66 @@ impl Neutralizer {
             .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
     }
 
-    fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+    fn find_in(&self, text: &str, from: usize, w: Window) -> Option<(usize, usize)> {
+        let (lo, to) = w.span(text, max_len(&self.max_len, &self.regex_src));
         find_verified(
             self.regex(),
             || tail_regex(&self.tail, &self.regex_src),
             text,
-            from,
+            from.max(lo),
+            to,
         )
     }
+}
+
+/// The byte range of a text in which an entry's required literals occurred
+/// (lower-cased text has the same byte offsets). Every match of the entry
+/// contains one of those occurrences, so a match lies within the range
+/// widened by the pattern's maximum match length on both sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    lo: usize,
+    hi: usize,
+}
+
+impl Window {
+    const ALL: Window = Window {
+        lo: 0,
+        hi: usize::MAX,
+    };
+
+    fn merge(self, o: Window) -> Window {
+        Window {
+            lo: self.lo.min(o.lo),
+            hi: self.hi.max(o.hi),
+        }
+    }
+
+    /// `(from, to)` to search in `text`, on char boundaries.
+    fn span(self, text: &str, max_len: Option<usize>) -> (usize, usize) {
+        let (Some(l), true) = (max_len, self.hi <= text.len()) else {
+            return (0, text.len());
+        };
+        let mut from = self.lo.saturating_sub(l);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        let mut to = self.hi.saturating_add(l).min(text.len());
+        while !text.is_char_boundary(to) {
+            to += 1;
+        }
+        (from, to)
+    }
+}
+
+/// The longest match (in bytes) a regex can produce, if bounded; computed
+/// once per pattern, on first use.
+fn max_len(cell: &OnceLock<Option<usize>>, src: &str) -> Option<usize> {
+    *cell.get_or_init(|| {
+        regex_syntax::parse(src)
+            .ok()
+            .and_then(|h| h.properties().maximum_len())
+    })
 }
 
 /// Something the prefilter can select: a pattern or a neutralizer.
@@ -310,10 +378,25 @@ enum Entry {
 }
 
 thread_local! {
-    /// Per-thread clause bit sets (all zero between calls) and the list of
-    /// clauses touched by the current text.
-    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u32>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    /// Per-thread scratch for [`LangIndex::candidates`]: clause bit sets and
+    /// literal windows (all reset between calls), and the clauses touched by
+    /// the current text.
+    static SCRATCH: std::cell::RefCell<Scratch> = const {
+        std::cell::RefCell::new(Scratch {
+            bits: Vec::new(),
+            windows: Vec::new(),
+            touched: Vec::new(),
+            occ: Vec::new(),
+        })
+    };
+}
+
+struct Scratch {
+    bits: Vec<u8>,
+    windows: Vec<Window>,
+    touched: Vec<u32>,
+    /// (literal id, start, end) of every occurrence in the current text.
+    occ: Vec<(u32, usize, usize)>,
 }
 
 /// The prefilter for one language. Each entry's requirement is a set of
@@ -331,45 +414,77 @@ struct LangIndex {
 }
 
 impl LangIndex {
-    /// Candidate entries for `text`, sorted and deduplicated.
-    fn candidates(&self, text: &str) -> Vec<Entry> {
-        let mut cands: Vec<Entry> = self.always.clone();
+    /// Candidate entries for `text`, sorted and deduplicated, each with the
+    /// window of its satisfied clauses' literal occurrences.
+    fn candidates(&self, text: &str) -> Vec<(Entry, Window)> {
+        let mut cands: Vec<(Entry, Window)> =
+            self.always.iter().map(|&e| (e, Window::ALL)).collect();
         if let Some(ac) = &self.ac {
             let lowered = lower_same_len(text);
-            // Distinct literals first: a frequent word occurring five times
-            // is expanded to its clauses once.
-            let mut lits: Vec<u32> = ac
-                .find_overlapping_iter(&lowered)
-                .map(|m| m.pattern().as_u32())
-                .collect();
-            lits.sort_unstable();
-            lits.dedup();
             SCRATCH.with(|cell| {
                 let mut scratch = cell.borrow_mut();
-                let (bits, touched) = &mut *scratch;
+                let Scratch {
+                    bits,
+                    windows,
+                    touched,
+                    occ,
+                } = &mut *scratch;
+                occ.clear();
+                occ.extend(
+                    ac.find_overlapping_iter(&lowered)
+                        .map(|m| (m.pattern().as_u32(), m.start(), m.end())),
+                );
+                // Distinct literals first: a frequent word occurring five
+                // times is expanded to its clauses once, with the span of
+                // all its occurrences.
+                occ.sort_unstable_by_key(|o| o.0);
                 if bits.len() < self.clauses.len() {
                     bits.resize(self.clauses.len(), 0);
+                    windows.resize(self.clauses.len(), Window::ALL);
                 }
-                for l in lits {
+                let mut i = 0;
+                while i < occ.len() {
+                    let l = occ[i].0;
+                    let mut w = Window {
+                        lo: occ[i].1,
+                        hi: occ[i].2,
+                    };
+                    i += 1;
+                    while i < occ.len() && occ[i].0 == l {
+                        w.lo = w.lo.min(occ[i].1);
+                        w.hi = w.hi.max(occ[i].2);
+                        i += 1;
+                    }
                     for &(c, b) in &self.targets[l as usize] {
-                        let slot = &mut bits[c as usize];
-                        if *slot == 0 {
-                            touched.push(c);
+                        let c = c as usize;
+                        if bits[c] == 0 {
+                            touched.push(c as u32);
+                            windows[c] = w;
+                        } else {
+                            windows[c] = windows[c].merge(w);
                         }
-                        *slot |= b;
+                        bits[c] |= b;
                     }
                 }
                 for c in touched.drain(..) {
-                    let (entry, full) = self.clauses[c as usize];
-                    if bits[c as usize] == full {
-                        cands.push(entry);
+                    let c = c as usize;
+                    let (entry, full) = self.clauses[c];
+                    if bits[c] == full {
+                        cands.push((entry, windows[c]));
                     }
-                    bits[c as usize] = 0;
+                    bits[c] = 0;
                 }
             });
         }
-        cands.sort_unstable();
-        cands.dedup();
+        cands.sort_unstable_by_key(|c| c.0);
+        cands.dedup_by(|b, a| {
+            if a.0 == b.0 {
+                a.1 = a.1.merge(b.1);
+                true
+            } else {
+                false
+            }
+        });
         cands
     }
 }
@@ -587,6 +702,7 @@ impl RulePack {
                     literals: lits,
                     compiled: OnceLock::new(),
                     tail: OnceLock::new(),
+                    max_len: OnceLock::new(),
                 });
                 let _ = n.note;
             }
@@ -645,6 +761,7 @@ impl RulePack {
                     literals,
                     compiled: OnceLock::new(),
                     tail: OnceLock::new(),
+                    max_len: OnceLock::new(),
                 });
             }
             rules[ri].languages.insert(language.clone());
@@ -859,7 +976,7 @@ impl RulePack {
         let idx = self.index(&primary_language(language));
         idx.candidates(text)
             .into_iter()
-            .filter_map(|e| match e {
+            .filter_map(|(e, _)| match e {
                 Entry::Pattern(i) => Some(i as usize),
                 Entry::Neutralizer(_) => None,
             })
@@ -875,14 +992,14 @@ impl RulePack {
         let cands = idx.candidates(text);
         // Neutralized spans, per signal bit set.
         let mut spans: Vec<(usize, usize, u8)> = Vec::new();
-        for e in &cands {
-            if let Entry::Neutralizer(i) = *e {
+        for &(e, w) in &cands {
+            if let Entry::Neutralizer(i) = e {
                 let n = &self.neutralizers[i as usize];
                 if n.signals & wanted == 0 {
                     continue;
                 }
                 let mut from = 0;
-                while let Some((s, e)) = n.find(text, from) {
+                while let Some((s, e)) = n.find_in(text, from, w) {
                     spans.push((s, e, n.signals));
                     from = e;
                 }
@@ -890,7 +1007,7 @@ impl RulePack {
         }
         let mut blanked: [Option<String>; 4] = Default::default();
         let mut hits = Vec::new();
-        for e in cands {
+        for (e, w) in cands {
             let Entry::Pattern(pi) = e else { continue };
             let pi = pi as usize;
             let p = &self.patterns[pi];
@@ -913,7 +1030,7 @@ impl RulePack {
             } else {
                 text
             };
-            if let Some((start, end)) = p.find(hay, 0) {
+            if let Some((start, end)) = p.find_in(hay, w) {
                 hits.push(Hit {
                     rule: p.rule,
                     pattern: pi,
@@ -992,7 +1109,7 @@ impl RulePack {
                 continue;
             }
             for ex in &n.examples.positive {
-                if n.find(ex, 0).is_none() {
+                if n.find_in(ex, 0, Window::ALL).is_none() {
                     failures.push(format!(
                         "{}: neutralize `{}`: positive example {:?} does not match",
                         n.source, n.id, ex
@@ -1000,7 +1117,7 @@ impl RulePack {
                 }
             }
             for ex in &n.examples.negative {
-                if n.find(ex, 0).is_some() {
+                if n.find_in(ex, 0, Window::ALL).is_some() {
                     failures.push(format!(
                         "{}: neutralize `{}`: negative example {:?} matches",
                         n.source, n.id, ex
@@ -1198,7 +1315,7 @@ pub fn is_word_char(c: char) -> bool {
 /// (checked only on a side where the match itself starts/ends with a word
 /// character, like `rg -w`). Without a retry regex: see [`find_verified`].
 pub fn find_at_word_boundary(re: &Regex, text: &str) -> Option<(usize, usize)> {
-    find_verified(re, || re, text, 0)
+    find_verified(re, || re, text, 0, text.len())
 }
 
 /// Compiles `(?:SRC)(\W|$)`: the pattern followed by a non-word character or
@@ -1209,7 +1326,8 @@ fn tail_regex<'a>(cell: &'a OnceLock<Regex>, src: &str) -> &'a Regex {
     })
 }
 
-/// The first match at word boundaries in `text[from..]`.
+/// The first match at word boundaries in `text[from..to]` (`to` on a char
+/// boundary; the word-boundary checks look at the whole `text`).
 ///
 /// The regex engine picks the first alternative that matches (`crypto`
 /// before `cryptomonnaies`), so a match whose end falls inside a word is
@@ -1221,17 +1339,19 @@ pub fn find_verified<'a>(
     tail: impl Fn() -> &'a Regex,
     text: &str,
     from: usize,
+    to: usize,
 ) -> Option<(usize, usize)> {
+    let hay = &text[..to];
     let mut start_at = from;
-    while start_at <= text.len() {
-        let m = re.find_at(text, start_at)?;
+    while start_at <= hay.len() {
+        let m = re.find_at(hay, start_at)?;
         let (s, e) = (m.start(), m.end());
         if e > s {
             if boundary_ok(text, s, e) {
                 return Some((s, e));
             }
             if start_ok(text, s, e) {
-                if let Some(c) = tail().captures_at(text, s) {
+                if let Some(c) = tail().captures_at(hay, s) {
                     if let (Some(all), Some(b)) = (c.get(0), c.get(1)) {
                         let e2 = b.start();
                         if all.start() == s && e2 > s && boundary_ok(text, s, e2) {
