@@ -40,7 +40,8 @@ pub struct Series {
     pub name: &'static str,
     /// SVG `stroke-dasharray` (`none` for solid), so series differ by more than colour.
     pub dash: &'static str,
-    /// One `points` list per unbroken run of values (a failed run breaks the line).
+    /// One `points` list per unbroken run of two or more values (a failed
+    /// run breaks the line; a lone value is only a marker).
     pub segments: Vec<String>,
     pub dots: Vec<Dot>,
     pub first: Option<u32>,
@@ -118,10 +119,7 @@ fn series(
     let values: Vec<Option<u32>> = points.iter().map(&value).collect();
     for (i, (p, v)) in points.iter().zip(&values).enumerate() {
         let Some(v) = v else {
-            if !current.is_empty() {
-                segments.push(current.join(" "));
-                current.clear();
-            }
+            flush(&mut segments, &mut current);
             continue;
         };
         let (x, y) = (f(x_of(i, n)), f(y_of(f64::from(*v), max)));
@@ -136,9 +134,7 @@ fn series(
             });
         }
     }
-    if !current.is_empty() {
-        segments.push(current.join(" "));
-    }
+    flush(&mut segments, &mut current);
     let present: Vec<u32> = values.iter().flatten().copied().collect();
     Series {
         key,
@@ -151,6 +147,14 @@ fn series(
         min: present.iter().min().copied(),
         max: present.iter().max().copied(),
     }
+}
+
+/// Ends a line segment. A lone point draws no line; its marker shows it.
+fn flush(segments: &mut Vec<String>, current: &mut Vec<String>) {
+    if current.len() > 1 {
+        segments.push(current.join(" "));
+    }
+    current.clear();
 }
 
 fn frame(points: &[TrendPoint], max: u32, series: Vec<Series>) -> Chart {
@@ -280,6 +284,7 @@ mod tests {
     #[test]
     fn one_point_is_centred_and_marked_and_no_points_draw_nothing() {
         let c = score(&[p(25, Some(63))]);
+        assert!(c.series[0].segments.is_empty());
         assert_eq!(c.series[0].dots.len(), 1);
         assert_eq!(c.series[0].dots[0].x, "334.0");
         assert_eq!(c.x_ticks.len(), 1);
