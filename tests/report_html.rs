@@ -31,9 +31,15 @@ fn rules() -> RulesInfo {
 }
 
 fn tpl(rule: &str, check: &str, sev: Severity, name: &str, msg: &str) -> Finding {
-    Finding::new(check, rule, sev, Subject::template(None, name, "en_US"), msg)
-        .remediation(format!("Fix {name}."))
-        .fingerprinted("111")
+    Finding::new(
+        check,
+        rule,
+        sev,
+        Subject::template(None, name, "en_US"),
+        msg,
+    )
+    .remediation(format!("Fix {name}."))
+    .fingerprinted("111")
 }
 
 /// The acme account on a given day: findings of every severity, one
@@ -345,7 +351,10 @@ fn report_html_is_well_formed_xhtml_with_the_cover_sorted_by_risk() {
         assert_eq!(class, format!("sev sev-{text}"));
     }
     // Headings: one h1, h2 per account section.
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("h1")).count(), 1);
+    assert_eq!(
+        doc.descendants().filter(|n| n.has_tag_name("h1")).count(),
+        1
+    );
 }
 
 #[test]
@@ -358,8 +367,19 @@ fn report_html_fetches_nothing_from_the_network() {
         assert!(
             !matches!(
                 tag,
-                "script" | "link" | "img" | "iframe" | "object" | "embed" | "audio" | "video"
-                    | "source" | "image" | "use" | "base" | "form"
+                "script"
+                    | "link"
+                    | "img"
+                    | "iframe"
+                    | "object"
+                    | "embed"
+                    | "audio"
+                    | "video"
+                    | "source"
+                    | "image"
+                    | "use"
+                    | "base"
+                    | "form"
             ),
             "<{tag}> in report.html"
         );
@@ -415,7 +435,9 @@ fn phone_numbers_are_masked_in_html_and_csv() {
 fn hostile_template_text_is_escaped() {
     let (_d, last) = week();
     let html = std::fs::read_to_string(last.join("report.html")).unwrap();
-    assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt; &amp; &#x27;quotes&#x27;"));
+    assert!(html.contains(
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt; &amp; &#x27;quotes&#x27;"
+    ));
     assert!(html.contains("template &lt;b&gt;evil&lt;&#x2f;b&gt; (en_US)"));
     assert!(!html.contains("<b>evil"));
     // A control character (invalid in XML) is replaced, so the page still parses.
@@ -499,7 +521,9 @@ fn trend_numbers_new_findings_and_failed_accounts_are_shown() {
     assert!(html.contains("<strong>91.94 %</strong>"));
     assert!(html.contains("<strong>Not computed:</strong> audiences&#x2f;vip.csv: no such file"));
     // The failed account is on the cover and has its own section.
-    assert!(html.contains("<strong>Not audited:</strong> Graph API: (#190) invalid OAuth access token"));
+    assert!(
+        html.contains("<strong>Not audited:</strong> Graph API: (#190) invalid OAuth access token")
+    );
     assert!(html.contains("<p><strong>Not audited.</strong> Graph API"));
     // Families: template findings before the profile ones, each a table.
     let families: Vec<&str> = acme
@@ -526,7 +550,10 @@ fn a_first_run_without_history_renders_single_points() {
     parse(&html);
     assert!(html.contains("Only one run so far"));
     assert!(html.contains("First run for this account — nothing to compare with yet."));
-    assert!(!html.contains("<polyline points=\"334.0,"), "one point is a marker, not a line");
+    assert!(
+        !html.contains("<polyline points=\"334.0,"),
+        "one point is a marker, not a line"
+    );
     assert!(html.contains("<circle cx=\"334.0\""));
     // Rendering without any trend data (no history at all) works too.
     let r = report_of(22);
@@ -587,9 +614,15 @@ fn findings_csv_quotes_defuses_formulas_and_tracks_first_seen() {
         &find("template promo_vape (en_US)")[8],
         "2026-11-20T02:00:00Z"
     );
-    assert_eq!(&find("template happy_hour (en_US)")[8], "2026-11-23T02:00:00Z");
+    assert_eq!(
+        &find("template happy_hour (en_US)")[8],
+        "2026-11-23T02:00:00Z"
+    );
     // Reported on the 21st, gone on the 22nd and 23rd, back on the 24th.
-    assert_eq!(&find("template shouting (en_US)")[8], "2026-11-24T02:00:00Z");
+    assert_eq!(
+        &find("template shouting (en_US)")[8],
+        "2026-11-24T02:00:00Z"
+    );
     // gamma failed on the 25th: no rows, and its earlier findings are not invented.
     assert!(rows.iter().all(|r| &r[0] != "gamma-travel"));
     // Same in report.json (the next run reads it from there).

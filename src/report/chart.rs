@@ -124,8 +124,8 @@ fn series(
         };
         let (x, y) = (f(x_of(i, n)), f(y_of(f64::from(*v), max)));
         current.push(format!("{x},{y}"));
-        let isolated = (i == 0 || values[i - 1].is_none())
-            && values.get(i + 1).is_none_or(Option::is_none);
+        let isolated =
+            (i == 0 || values[i - 1].is_none()) && values.get(i + 1).is_none_or(Option::is_none);
         if n <= MARKERS_UP_TO || isolated || i == n - 1 {
             dots.push(Dot {
                 x,
@@ -193,8 +193,14 @@ fn frame(points: &[TrendPoint], max: u32, series: Vec<Series>) -> Chart {
         x_ticks,
         values: points.iter().filter(|p| p.score.is_some()).count(),
         runs: n,
-        from: points.first().map(|p| date(&p.generated_at)).unwrap_or_default(),
-        to: points.last().map(|p| date(&p.generated_at)).unwrap_or_default(),
+        from: points
+            .first()
+            .map(|p| date(&p.generated_at))
+            .unwrap_or_default(),
+        to: points
+            .last()
+            .map(|p| date(&p.generated_at))
+            .unwrap_or_default(),
         series,
     }
 }
@@ -273,7 +279,10 @@ mod tests {
         // More than 31 points: only the last one is marked.
         assert_eq!(s.dots.len(), 1);
         assert_eq!(s.dots[0].label, "2026-11-40: 40");
-        assert_eq!((s.first, s.last, s.min, s.max), (Some(1), Some(40), Some(1), Some(40)));
+        assert_eq!(
+            (s.first, s.last, s.min, s.max),
+            (Some(1), Some(40), Some(1), Some(40))
+        );
         assert_eq!(c.x0, "40.0");
         assert_eq!(c.x1, "628.0");
         // Score 40 of 100 sits at 40 % of the plot height above the axis.
@@ -290,7 +299,11 @@ mod tests {
         assert_eq!(c.x_ticks.len(), 1);
         assert_eq!(c.x_ticks[0].anchor, "middle");
         let e = severities(&[]);
-        assert!(e.series.iter().all(|s| s.segments.is_empty() && s.dots.is_empty()));
+        assert!(
+            e.series
+                .iter()
+                .all(|s| s.segments.is_empty() && s.dots.is_empty())
+        );
         assert_eq!(e.y_ticks.last().unwrap().label, "4");
         let only_failed = score(&[p(25, None)]);
         assert_eq!(only_failed.values, 0);

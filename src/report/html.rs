@@ -556,10 +556,7 @@ fn families<'a>(
                         meta: f.origin == Origin::Meta,
                         suppressed: f.suppressed,
                         suppressed_by: f.suppressed_by.as_ref(),
-                        first_seen: f
-                            .first_seen
-                            .as_deref()
-                            .map(|s| s.get(..10).unwrap_or(s)),
+                        first_seen: f.first_seen.as_deref().map(|s| s.get(..10).unwrap_or(s)),
                         new: new.contains(f.fingerprint.as_str()),
                     })
                     .collect(),

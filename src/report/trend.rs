@@ -229,11 +229,27 @@ mod tests {
         let lines = vec![
             // Written before history carried numbers: from the report.json.
             line("20261120T020000Z", Some(30), None),
-            line("20261121T020000Z", Some(31), Some(vec![num("1", "GREEN", "TIER_10K")])),
+            line(
+                "20261121T020000Z",
+                Some(31),
+                Some(vec![num("1", "GREEN", "TIER_10K")]),
+            ),
             line("20261122T020000Z", None, None),
-            line("20261123T020000Z", Some(50), Some(vec![num("1", "YELLOW", "TIER_10K")])),
-            line("20261124T020000Z", Some(52), Some(vec![num("1", "YELLOW", "TIER_10K")])),
-            line("20261125T020000Z", Some(60), Some(vec![num("1", "YELLOW", "TIER_2K")])),
+            line(
+                "20261123T020000Z",
+                Some(50),
+                Some(vec![num("1", "YELLOW", "TIER_10K")]),
+            ),
+            line(
+                "20261124T020000Z",
+                Some(52),
+                Some(vec![num("1", "YELLOW", "TIER_10K")]),
+            ),
+            line(
+                "20261125T020000Z",
+                Some(60),
+                Some(vec![num("1", "YELLOW", "TIER_2K")]),
+            ),
         ];
         let mut old = BTreeMap::new();
         old.insert("a".to_owned(), vec![num("1", "GREEN", "TIER_10K")]);
@@ -267,6 +283,9 @@ mod tests {
             ]
         );
         // An account never seen has an empty trend.
-        assert_eq!(account_trend("zz", &lines, &fallback), AccountTrend::default());
+        assert_eq!(
+            account_trend("zz", &lines, &fallback),
+            AccountTrend::default()
+        );
     }
 }
