@@ -250,3 +250,43 @@ fn missing_optional_files_are_notes_not_errors() {
             .contains("phone_numbers.json not found")
     }));
 }
+
+#[test]
+fn demo_run_writes_a_self_contained_html_report_and_a_findings_csv() {
+    let out = tempfile::tempdir().unwrap();
+    wabaguard()
+        .current_dir(root())
+        .args(["run", "--out"])
+        .arg(out.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("report.html"))
+        .stdout(predicate::str::contains("findings.csv"));
+    let dirs = run_dirs(out.path());
+    let html = std::fs::read_to_string(dirs[0].join("report.html")).unwrap();
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&html, opts).unwrap();
+    assert!(
+        doc.descendants()
+            .any(|n| n.has_tag_name("h2") && n.text() == Some("casa-verde — "))
+    );
+    // The demo's numbers are masked, as in report.md.
+    for full in ["415-555-0134", "4155550134", "95555-0192", "11955550192"] {
+        assert!(!html.contains(full), "{full}");
+    }
+    assert!(html.contains("+1 ••• ••• 0134"));
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(dirs[0].join("report.json")).unwrap()).unwrap();
+    let findings = json["accounts"][0]["findings"].as_array().unwrap();
+    let mut csv = csv::Reader::from_path(dirs[0].join("findings.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), findings.len());
+    for (row, f) in rows.iter().zip(findings) {
+        assert_eq!(&row[0], "casa-verde");
+        assert_eq!(&row[7], f["fingerprint"].as_str().unwrap());
+        assert_eq!(&row[8], json["generated_at"].as_str().unwrap());
+    }
+}

@@ -165,6 +165,9 @@ async fn sigterm_lets_the_run_in_progress_finish_then_exits_0() {
     assert_eq!(r["accounts"][0]["status"], "audited");
     assert_eq!(r["accounts"][0]["templates"], 40);
     assert!(runs[0].join("report.md").is_file());
+    // The scheduled run writes the same files as `run`.
+    assert!(runs[0].join("report.html").is_file());
+    assert!(runs[0].join("findings.csv").is_file());
     let id = runs[0].file_name().unwrap().to_string_lossy().into_owned();
     assert_eq!(
         std::fs::read_to_string(reports.join("latest")).unwrap(),

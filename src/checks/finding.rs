@@ -252,6 +252,12 @@ pub struct Finding {
     /// The suppressions.toml entry that suppressed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<SuppressedBy>,
+    /// When the finding (its fingerprint) was first reported: the
+    /// `generated_at` of the earliest run of the account's unbroken streak of
+    /// runs that reported it. Set by the run-to-run diff
+    /// ([`crate::report::diff::attach`]); absent where no diff was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
 }
 
 /// Which suppression entry accepted a finding (see `suppress`).
@@ -287,6 +293,7 @@ impl Finding {
             details: serde_json::Map::new(),
             suppressed: false,
             suppressed_by: None,
+            first_seen: None,
         }
     }
 

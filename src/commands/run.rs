@@ -132,8 +132,10 @@ fn print_summary(r: &Report, dir: &Path) {
             s.file
         );
     }
-    let _ = writeln!(out, "Reports: {}", dir.join("report.md").display());
+    let _ = writeln!(out, "Reports: {}", dir.join("report.html").display());
+    let _ = writeln!(out, "         {}", dir.join("report.md").display());
     let _ = writeln!(out, "         {}", dir.join("report.json").display());
+    let _ = writeln!(out, "         {}", dir.join("findings.csv").display());
     if r.accounts
         .iter()
         .any(|a| a.source == SourceKind::Graph && a.status == AccountStatus::Audited)

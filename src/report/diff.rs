@@ -5,7 +5,7 @@
 //! Earlier reports are read leniently (as JSON values), so a report written
 //! by an older version still serves as the previous run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,10 @@ pub struct PreviousAccount {
     pub level: Level,
     pub stage: Stage,
     pub findings: Vec<DiffEntry>,
+    /// When each of its findings (by fingerprint) was first seen: the
+    /// finding's `first_seen`, or — in a report written before first_seen
+    /// was tracked — that run's `generated_at` (seen at least since then).
+    pub first_seen: HashMap<String, String>,
 }
 
 /// How many earlier run folders are read at most to find an account's
@@ -138,6 +142,16 @@ fn previous_account(run: &str, generated_at: &str, a: &Value) -> Option<Previous
         .as_array()
         .map(|fs| fs.iter().filter_map(previous_finding).collect())
         .unwrap_or_default();
+    let first_seen = a["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            let fp = f["fingerprint"].as_str()?;
+            let seen = f["first_seen"].as_str().unwrap_or(generated_at);
+            Some((fp.to_owned(), seen.to_owned()))
+        })
+        .collect();
     Some(PreviousAccount {
         run_id: run.to_owned(),
         generated_at: generated_at.to_owned(),
@@ -145,6 +159,7 @@ fn previous_account(run: &str, generated_at: &str, a: &Value) -> Option<Previous
         level: serde_json::from_value(risk["level"].clone()).ok()?,
         stage: serde_json::from_value(risk["stage"].clone()).unwrap_or_default(),
         findings,
+        first_seen,
     })
 }
 
@@ -213,7 +228,9 @@ pub fn diff(
 }
 
 /// Sets `diff` on every audited account of `report` that was audited in an
-/// earlier run under `reports_dir` (accounts seen for the first time get none).
+/// earlier run under `reports_dir` (accounts seen for the first time get
+/// none), and `first_seen` on every finding: carried forward from the
+/// previous run when it reported the same fingerprint, else this run's time.
 pub fn attach(report: &mut Report, reports_dir: &Path) {
     let names: Vec<String> = report
         .accounts
@@ -228,9 +245,15 @@ pub fn attach(report: &mut Report, reports_dir: &Path) {
         .iter_mut()
         .filter(|a| a.status == AccountStatus::Audited)
     {
-        a.diff = prev
-            .get(&a.name)
-            .map(|p| diff(&a.findings, a.risk.score, a.risk.level, a.risk.stage, p));
+        let p = prev.get(&a.name);
+        for f in &mut a.findings {
+            f.first_seen = Some(
+                p.and_then(|p| p.first_seen.get(&f.fingerprint))
+                    .unwrap_or(&report.generated_at)
+                    .clone(),
+            );
+        }
+        a.diff = p.map(|p| diff(&a.findings, a.risk.score, a.risk.level, a.risk.stage, p));
     }
 }
 
@@ -262,6 +285,7 @@ mod tests {
             level: Level::Medium,
             stage: Stage::None,
             findings: vec![DiffEntry::of(&a), DiffEntry::of(&b)],
+            first_seen: HashMap::new(),
         };
         // Same rule and subject, reworded and re-severitied: still unchanged.
         let mut a2 = a.clone();

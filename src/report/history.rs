@@ -22,6 +22,7 @@ use super::previous::{is_run_id, run_folders};
 use super::{AccountStatus, Report};
 use crate::checks::SeverityCounts;
 use crate::risk::{Level, Stage};
+use crate::snapshot::NumberState;
 
 pub const HISTORY_FILE: &str = "history.jsonl";
 pub const LATEST_FILE: &str = "latest";
@@ -54,6 +55,11 @@ pub struct HistoryAccount {
     pub new: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved: Option<usize>,
+    /// Per-number state (quality rating, messaging limit, status; display
+    /// number masked as in the report), for report.html's timeline. Absent in
+    /// lines written before it was added (and for failed accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numbers: Option<Vec<NumberState>>,
 }
 
 impl HistoryLine {
@@ -77,6 +83,7 @@ impl HistoryLine {
                             .then(|| a.findings.iter().filter(|f| f.suppressed).count()),
                         new: a.diff.as_ref().map(|d| d.new_counted().count()),
                         resolved: a.diff.as_ref().map(|d| d.resolved.len()),
+                        numbers: audited.then(|| a.numbers.clone()),
                     }
                 })
                 .collect(),
@@ -237,6 +244,7 @@ mod tests {
                 suppressed: Some(1),
                 new: None,
                 resolved: None,
+                numbers: None,
             }],
         }
     }

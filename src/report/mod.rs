@@ -1,15 +1,21 @@
 //! The Report: one serde model that every writer renders.
 //!
 //! `report.json` is this model serialized (`schema_version: 1`); `report.md`
-//! renders it for a compliance manager. Writers never compute: everything a
-//! writer shows (headline, top actions, counts) is in the model.
+//! and `report.html` render it for a compliance manager, `findings.csv` for
+//! spreadsheets. Writers never compute: everything a writer shows (headline,
+//! top actions, counts) is in the model or, for report.html's charts, in the
+//! run history ([`trend`]).
 
+pub mod chart;
 pub mod diff;
+pub mod findings_csv;
 pub mod history;
+pub mod html;
 pub mod json;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
+pub mod trend;
 
 use std::path::{Path, PathBuf};
 
@@ -607,7 +613,9 @@ pub fn run_id(now: DateTime<Utc>) -> String {
     now.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// Writes `report.json` and `report.md` into `reports_dir/<run-id>/`.
+/// Writes `report.json`, `report.md`, `report.html` and `findings.csv` into
+/// `reports_dir/<run-id>/`. report.html charts the history under
+/// `reports_dir` (`history.jsonl`) up to and including this run.
 ///
 /// The run folder is assembled under a temporary name and renamed into place
 /// when complete, so a crash never leaves a half-written run and earlier runs
@@ -663,6 +671,14 @@ pub fn write_run_with(
             &tmp.path().join("report.md"),
             markdown::render(report).as_bytes(),
         )?;
+        let trends = trend::load(reports_dir, report);
+        match html::render(report, &trends) {
+            Ok(page) => write_synced(&tmp.path().join("report.html"), page.as_bytes())?,
+            // A template bug must not cost the run its report.json and report.md.
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "cannot render report.html"),
+        }
+        let csv = findings_csv::render(report).map_err(std::io::Error::other)?;
+        write_synced(&tmp.path().join("findings.csv"), &csv)?;
         for (rel, bytes) in extra {
             let p = tmp.path().join(rel);
             if let Some(parent) = p.parent() {
