@@ -708,6 +708,19 @@ impl Config {
         self.suppressions.file.as_deref().map(|p| self.resolve(p))
     }
 
+    /// The triage file (`wabaguard triage`): `[suppressions] triage_file`,
+    /// else `triage.toml` beside the suppressions file, else beside the
+    /// config file.
+    pub fn triage_file(&self) -> PathBuf {
+        if let Some(p) = &self.suppressions.triage_file {
+            return self.resolve(p);
+        }
+        match self.suppressions_file() {
+            Some(s) => s.with_file_name("triage.toml"),
+            None => self.resolve(Path::new("triage.toml")),
+        }
+    }
+
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
     }
@@ -837,6 +850,10 @@ pub struct SuppressionsConfig {
     /// A suppression expiring within this many days is flagged in the report.
     #[serde(default = "default_warn_days")]
     pub warn_days: u32,
+    /// Where `wabaguard triage` records decisions [default: `triage.toml`
+    /// next to `file`, else next to the config file].
+    #[serde(default)]
+    pub triage_file: Option<PathBuf>,
 }
 
 impl Default for SuppressionsConfig {
@@ -844,6 +861,7 @@ impl Default for SuppressionsConfig {
         SuppressionsConfig {
             file: None,
             warn_days: default_warn_days(),
+            triage_file: None,
         }
     }
 }

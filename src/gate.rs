@@ -303,7 +303,7 @@ pub fn decide(
         &account.name,
         &mut account.findings,
         now.date_naive(),
-        &mut vec![0; sup.entries.len()],
+        &mut vec![crate::suppress::EntryCount::default(); sup.entries.len()],
     );
     judge(&mut out, &account, req);
     out.decision = if out.reasons.is_empty() {
