@@ -50,6 +50,29 @@ pub enum OutputFormat {
     Md,
 }
 
+/// Output of `lint-templates`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Md,
+    /// SARIF 2.1.0 (code scanning, code review).
+    Sarif,
+    /// JUnit XML (CI dashboards).
+    Junit,
+}
+
+/// What `run` prints on stdout (report.json and report.md are always written).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RunFormat {
+    /// A summary per account.
+    Text,
+    /// SARIF 2.1.0, also written to the run folder as report.sarif.
+    Sarif,
+    /// JUnit XML, also written to the run folder as report.junit.xml.
+    Junit,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit every configured account once and write reports/<run-id>/report.{json,md}.
@@ -182,6 +205,10 @@ pub struct DaemonArgs {
 pub enum GateFormat {
     Text,
     Json,
+    /// SARIF 2.1.0: the blocking findings and every refusal reason.
+    Sarif,
+    /// JUnit XML: one testcase per named template, the account, the audience.
+    Junit,
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +321,11 @@ pub struct RunArgs {
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// What to print on stdout. sarif/junit are also written to the run
+    /// folder (report.sarif, report.junit.xml); JUnit fails testcases at
+    /// --fail-on, else medium.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
 }
 
 #[derive(Debug, Args)]
@@ -301,8 +333,9 @@ pub struct LintArgs {
     /// Template files (Graph API JSON).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format. JUnit fails a template's testcase at --fail-on, else medium.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,

@@ -10,6 +10,8 @@ pub mod json;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
+pub mod sarif;
+pub mod junit;
 
 use std::path::{Path, PathBuf};
 
