@@ -518,9 +518,7 @@ impl Suppressions {
                 }
             }
             if let Some((i, e)) = self.entries.iter().enumerate().find(|(_, e)| {
-                e.triage.is_none()
-                    && e.expires.is_some_and(|x| today <= x)
-                    && e.matches(account, f)
+                e.triage.is_none() && e.expires.is_some_and(|x| today <= x) && e.matches(account, f)
             }) {
                 f.suppressed = true;
                 f.suppressed_by = Some(SuppressedBy {
@@ -735,9 +733,8 @@ fn entry(
                         ));
                     }
                 };
-                let day = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-                    err(at, format!("`{key} = {raw}` is not a date (YYYY-MM-DD)"))
-                })?;
+                let day = NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+                    .map_err(|_| err(at, format!("`{key} = {raw}` is not a date (YYYY-MM-DD)")))?;
                 expires = Some(day);
             }
             ("subject", DeValue::String(s)) => {
@@ -1143,10 +1140,18 @@ expires = 2026-11-01
                 triage: false,
             })
         );
-        assert_eq!(counts.iter().map(|c| c.findings).collect::<Vec<_>>(), [1, 1, 0]);
+        assert_eq!(
+            counts.iter().map(|c| c.findings).collect::<Vec<_>>(),
+            [1, 1, 0]
+        );
         // The fingerprint entry is limited to casa-verde.
         let mut other = vec![tpl("tpl.mkt.urgency", "flash_sale", "en_US")];
-        s.apply("acme", &mut other, day("2026-11-25"), &mut [EntryCount::default(); 3]);
+        s.apply(
+            "acme",
+            &mut other,
+            day("2026-11-25"),
+            &mut [EntryCount::default(); 3],
+        );
         assert!(!other[0].suppressed);
     }
 
@@ -1172,7 +1177,12 @@ expires = 2026-11-01
             ),
         ];
         assert_eq!(fs[3].subject.key(), "profile_field:106:websites");
-        s.apply("a", &mut fs, day("2026-11-25"), &mut [EntryCount::default(); 2]);
+        s.apply(
+            "a",
+            &mut fs,
+            day("2026-11-25"),
+            &mut [EntryCount::default(); 2],
+        );
         let got: Vec<bool> = fs.iter().map(|f| f.suppressed).collect();
         assert_eq!(got, [true, true, false, true]);
     }
@@ -1210,10 +1220,20 @@ expires = 2026-11-01
         assert_eq!(r.attention(), 2);
         // The last day still holds.
         let mut fs = vec![tpl("tpl.mkt.discount", "order_update", "en_US")];
-        s.apply("x", &mut fs, day("2026-12-31"), &mut [EntryCount::default(); 3]);
+        s.apply(
+            "x",
+            &mut fs,
+            day("2026-12-31"),
+            &mut [EntryCount::default(); 3],
+        );
         assert!(fs[0].suppressed);
         let mut fs = vec![tpl("tpl.mkt.discount", "order_update", "en_US")];
-        s.apply("x", &mut fs, day("2027-01-01"), &mut [EntryCount::default(); 3]);
+        s.apply(
+            "x",
+            &mut fs,
+            day("2027-01-01"),
+            &mut [EntryCount::default(); 3],
+        );
         assert!(!fs[0].suppressed);
     }
 
@@ -1247,7 +1267,12 @@ expires = 2026-11-01
         assert!(msgs.iter().all(|(_, m)| m.contains("suppresses nothing")));
         // Still applies the valid one.
         let mut fs = vec![tpl("tpl.mkt.discount", "order_update", "en_US")];
-        s.apply("a", &mut fs, day("2026-11-25"), &mut [EntryCount::default()]);
+        s.apply(
+            "a",
+            &mut fs,
+            day("2026-11-25"),
+            &mut [EntryCount::default()],
+        );
         assert!(fs[0].suppressed);
     }
 

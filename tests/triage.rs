@@ -119,8 +119,14 @@ fn accepted_and_false_positive_suppress_in_review_is_shown_and_counted() {
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("accepted") && out.contains("triage.toml"), "{out}");
-    assert!(err.is_empty(), "the fingerprint is in the latest report: {err}");
+    assert!(
+        out.contains("accepted") && out.contains("triage.toml"),
+        "{out}"
+    );
+    assert!(
+        err.is_empty(),
+        "the fingerprint is in the latest report: {err}"
+    );
     let (code, _, err) = triage(
         &s.cfg,
         NOW,
@@ -199,7 +205,10 @@ fn an_expired_decision_counts_again_and_is_reported() {
     let (code, out, err) = run_at(&s.cfg, "2026-11-30T23:00:00Z", &["--fail-on", "critical"]);
     assert_eq!(code, 0, "{out}{err}");
     let (r, _) = latest(&s.reports);
-    assert_eq!(by_fp(account(&r, "casa-verde"), &s.tobacco)["suppressed"], true);
+    assert_eq!(
+        by_fp(account(&r, "casa-verde"), &s.tobacco)["suppressed"],
+        true
+    );
     // The next day it is expired: counted, and said.
     let (code, out, err) = run_at(&s.cfg, "2026-12-01T02:00:00Z", &["--fail-on", "critical"]);
     assert_eq!(code, 1, "the decision expired: {out}{err}");
@@ -288,7 +297,10 @@ fn a_bad_triage_file_is_never_overwritten_and_named_by_file_and_line() {
         &[&s.tobacco, "--state", "accepted", "--reason", "r"],
     );
     assert_eq!(code, 2);
-    assert!(err.contains("triage.toml:11") && err.contains("not valid TOML"), "{err}");
+    assert!(
+        err.contains("triage.toml:11") && err.contains("not valid TOML"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
 
     // `run` goes on: the semantically bad entry is an error, the good one applies.
@@ -301,7 +313,10 @@ fn a_bad_triage_file_is_never_overwritten_and_named_by_file_and_line() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["line"], 9);
     assert!(errors[0]["file"].as_str().unwrap().ends_with("triage.toml"));
-    assert_eq!(by_fp(account(&r, "casa-verde"), &s.cart)["suppressed"], true);
+    assert_eq!(
+        by_fp(account(&r, "casa-verde"), &s.cart)["suppressed"],
+        true
+    );
     assert!(md.contains("in `") && md.contains("at line 9"), "{md}");
 }
 
@@ -323,7 +338,10 @@ fn recording_keeps_comments_and_other_entries_and_replaces_its_own() {
         assert_eq!(code, 0, "{err}");
     }
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with(&other), "the existing text is kept as it was:\n{text}");
+    assert!(
+        text.starts_with(&other),
+        "the existing text is kept as it was:\n{text}"
+    );
     assert_eq!(text.matches(&s.tobacco).count(), 1, "{text}");
     assert!(text.contains("reason = \"second look\""), "{text}");
     assert!(!text.contains("first look"), "{text}");
@@ -331,7 +349,13 @@ fn recording_keeps_comments_and_other_entries_and_replaces_its_own() {
     let (code, _, _) = triage(
         &s.cfg,
         NOW,
-        &[&s.cart, "--state", "false_positive", "--reason", "paid order"],
+        &[
+            &s.cart,
+            "--state",
+            "false_positive",
+            "--reason",
+            "paid order",
+        ],
     );
     assert_eq!(code, 0);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -343,15 +367,28 @@ fn recording_keeps_comments_and_other_entries_and_replaces_its_own() {
     let (code, _, _) = triage(
         &s.cfg,
         NOW,
-        &[&s.alcohol, "--state", "in_review", "--reason", "said \"no\"\\ \nline two"],
+        &[
+            &s.alcohol,
+            "--state",
+            "in_review",
+            "--reason",
+            "said \"no\"\\ \nline two",
+        ],
     );
     assert_eq!(code, 0);
     run_at(&s.cfg, "2026-11-26T02:00:00Z", &[]);
     let (r, _) = latest(&s.reports);
     let a = account(&r, "casa-verde");
-    assert_eq!(by_fp(a, &s.alcohol)["triage"]["reason"], "said \"no\"\\ \nline two");
+    assert_eq!(
+        by_fp(a, &s.alcohol)["triage"]["reason"],
+        "said \"no\"\\ \nline two"
+    );
     assert_eq!(by_fp(a, &s.cart)["triage"]["state"], "false_positive");
-    assert!(r["suppressions"].get("errors").is_none(), "{}", r["suppressions"]);
+    assert!(
+        r["suppressions"].get("errors").is_none(),
+        "{}",
+        r["suppressions"]
+    );
 }
 
 #[test]
@@ -371,7 +408,13 @@ fn triage_and_suppressions_are_one_mechanism() {
     let (code, out, err) = triage(
         &s.cfg,
         NOW,
-        &[&s.tobacco, "--state", "in_review", "--reason", "second opinion"],
+        &[
+            &s.tobacco,
+            "--state",
+            "in_review",
+            "--reason",
+            "second opinion",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -382,7 +425,13 @@ fn triage_and_suppressions_are_one_mechanism() {
     let (code, _, err) = triage(
         &s.cfg,
         NOW,
-        &[&s.cart, "--state", "accepted", "--reason", "renewed by triage"],
+        &[
+            &s.cart,
+            "--state",
+            "accepted",
+            "--reason",
+            "renewed by triage",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run_at(&s.cfg, "2026-11-26T02:00:00Z", &["--fail-on", "critical"]);
@@ -400,7 +449,12 @@ fn triage_and_suppressions_are_one_mechanism() {
     assert_eq!(c["suppressed_by"]["reason"], "accepted: renewed by triage");
     let sup = &r["suppressions"];
     assert!(sup["file"].as_str().unwrap().ends_with("suppressions.toml"));
-    assert!(sup["triage_file"].as_str().unwrap().ends_with("rules/triage.toml"));
+    assert!(
+        sup["triage_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("rules/triage.toml")
+    );
     let entries = sup["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["suppressed"], 1);
@@ -409,7 +463,13 @@ fn triage_and_suppressions_are_one_mechanism() {
 
     // The gate applies the same decisions.
     let out = Command::new(bin())
-        .args(["gate", "--account", "casa-verde", "--template", "promo_starter_kit"])
+        .args([
+            "gate",
+            "--account",
+            "casa-verde",
+            "--template",
+            "promo_starter_kit",
+        ])
         .arg("--config")
         .arg(&s.cfg)
         .args(["--fail-on", "critical", "--format", "json"])
@@ -436,11 +496,27 @@ fn the_command_validates_its_input() {
             "16 hex digits",
         ),
         (
-            &[&s.tobacco, "--state", "accepted", "--reason", "r", "--until", "2026-01-01"],
+            &[
+                &s.tobacco,
+                "--state",
+                "accepted",
+                "--reason",
+                "r",
+                "--until",
+                "2026-01-01",
+            ],
             "in the past",
         ),
         (
-            &[&s.tobacco, "--state", "in_review", "--reason", "r", "--until", "2027-01-01"],
+            &[
+                &s.tobacco,
+                "--state",
+                "in_review",
+                "--reason",
+                "r",
+                "--until",
+                "2027-01-01",
+            ],
             "--until applies to accepted and false_positive",
         ),
         (
@@ -448,7 +524,15 @@ fn the_command_validates_its_input() {
             "--reason is empty",
         ),
         (
-            &[&s.tobacco, "--state", "accepted", "--reason", "r", "--until", "31.12.2026"],
+            &[
+                &s.tobacco,
+                "--state",
+                "accepted",
+                "--reason",
+                "r",
+                "--until",
+                "31.12.2026",
+            ],
             "not a date",
         ),
     ];
@@ -458,18 +542,31 @@ fn the_command_validates_its_input() {
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(!path.exists(), "{args:?} wrote the file");
     }
-    let (code, _, err) = triage(&s.cfg, NOW, &[&s.tobacco, "--state", "won't", "--reason", "r"]);
+    let (code, _, err) = triage(
+        &s.cfg,
+        NOW,
+        &[&s.tobacco, "--state", "won't", "--reason", "r"],
+    );
     assert_eq!(code, 2, "{err}");
     // A fingerprint the latest report does not have: recorded, with a warning.
     let (code, out, err) = triage(
         &s.cfg,
         NOW,
-        &["0123456789abcdef", "--state", "accepted", "--reason", "ahead of time"],
+        &[
+            "0123456789abcdef",
+            "--state",
+            "accepted",
+            "--reason",
+            "ahead of time",
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("not in the latest report"), "{err}");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("0123456789abcdef") && !text.contains("evidence ="), "{text}");
+    assert!(
+        text.contains("0123456789abcdef") && !text.contains("evidence ="),
+        "{text}"
+    );
     // No reports folder at all: recorded, with a warning.
     let d = tempfile::tempdir().unwrap();
     let cfg = config(d.path(), "casa-verde", &root().join("examples/demo"), "");

@@ -120,10 +120,7 @@ pub fn render_junit(o: &GateOutput) -> String {
             if !reasons.is_empty() {
                 let codes: Vec<&str> = reasons.iter().map(|r| r.code).collect();
                 let text: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
-                c.failure = Some((
-                    format!("refused: {}", codes.join(", ")),
-                    text.join("\n"),
-                ));
+                c.failure = Some((format!("refused: {}", codes.join(", ")), text.join("\n")));
             }
             c
         })

@@ -64,7 +64,12 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
         LintFormat::Sarif => {
             let findings: Vec<Vec<Finding>> = per_file
                 .iter()
-                .map(|(_, items)| items.iter().flat_map(|(_, fs)| fs.iter().cloned()).collect())
+                .map(|(_, items)| {
+                    items
+                        .iter()
+                        .flat_map(|(_, fs)| fs.iter().cloned())
+                        .collect()
+                })
                 .collect();
             let groups: Vec<sarif::Group<'_>> = per_file
                 .iter()

@@ -45,7 +45,10 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
                 ("report.sarif", bytes)
             } else {
                 let threshold = args.fail_on.unwrap_or(junit::DEFAULT_THRESHOLD);
-                ("report.junit.xml", junit::of_report(&done.report, threshold).into_bytes())
+                (
+                    "report.junit.xml",
+                    junit::of_report(&done.report, threshold).into_bytes(),
+                )
             };
             let path = done.dir.join(name);
             crate::fsutil::write_atomic(&path, &doc)

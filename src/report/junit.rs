@@ -127,10 +127,11 @@ pub fn cases_by_subject(
 ) -> Vec<Case> {
     let mut order: Vec<(String, String)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (key, label) in subjects
-        .into_iter()
-        .chain(findings.iter().map(|f| (f.subject.key(), f.subject.label())))
-    {
+    for (key, label) in subjects.into_iter().chain(
+        findings
+            .iter()
+            .map(|f| (f.subject.key(), f.subject.label())),
+    ) {
         if seen.insert(key.clone()) {
             order.push((key, label));
         }
@@ -184,7 +185,11 @@ pub fn of_report(report: &super::Report, threshold: Severity) -> String {
 /// The XML document.
 pub fn render(name: &str, suites: &[Suite]) -> String {
     let count = |f: &dyn Fn(&Case) -> bool| -> usize {
-        suites.iter().flat_map(|s| &s.cases).filter(|c| f(c)).count()
+        suites
+            .iter()
+            .flat_map(|s| &s.cases)
+            .filter(|c| f(c))
+            .count()
     };
     let tests = count(&|_| true);
     let failures = count(&|c| c.failure.is_some());
@@ -242,7 +247,11 @@ pub fn render(name: &str, suites: &[Suite]) -> String {
                 let _ = writeln!(s, "      <skipped message=\"{}\"/>", esc(msg));
             }
             if !case.system_out.is_empty() {
-                let _ = writeln!(s, "      <system-out>{}</system-out>", esc(&case.system_out));
+                let _ = writeln!(
+                    s,
+                    "      <system-out>{}</system-out>",
+                    esc(&case.system_out)
+                );
             }
             s.push_str("    </testcase>\n");
         }

@@ -7,11 +7,11 @@
 pub mod diff;
 pub mod history;
 pub mod json;
+pub mod junit;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
 pub mod sarif;
-pub mod junit;
 
 use std::path::{Path, PathBuf};
 

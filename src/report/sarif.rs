@@ -463,6 +463,9 @@ mod tests {
             path_uri(Path::new("./templates/black friday.json")),
             "templates/black%20friday.json"
         );
-        assert_eq!(path_uri(Path::new("/tmp/a b.json")), "file:///tmp/a%20b.json");
+        assert_eq!(
+            path_uri(Path::new("/tmp/a b.json")),
+            "file:///tmp/a%20b.json"
+        );
     }
 }
