@@ -1077,6 +1077,10 @@ mod tests {
     use super::*;
     use crate::checks::{Severity, Subject, SubjectKind};
 
+    fn day_of(s: &str) -> NaiveDate {
+        day(s)
+    }
+
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
@@ -1283,5 +1287,94 @@ expires = 2026-11-01
         assert_eq!(s.errors.len(), 1);
         assert_eq!(s.errors[0].line, Some(3), "{:?}", s.errors);
         assert!(s.errors[0].message.contains("not valid TOML"));
+    }
+
+    #[test]
+    fn triage_states_expiry_reopen_and_precedence() {
+        let base = tpl("tpl.mkt.discount", "promo", "en_US").evidence("50% off");
+        let other = tpl("tpl.mkt.urgency", "promo", "en_US").evidence("today only");
+        let third = tpl("tpl.res.alcohol", "promo", "en_US").evidence("wine");
+        let digest = evidence_digest(&base);
+        let text = format!(
+            "# decisions\n[[triage]]\nfingerprint = \"{}\"\nstate = \"accepted\"\nreason = \"ok\"\nuntil = 2026-11-30\nevidence = \"{digest}\"\n\n\
+             [[triage]]\nfingerprint = \"{}\"\nstate = \"in_review\"\nreason = \"looking\"\n\n\
+             [[triage]]\nfingerprint = \"{}\"\nstate = \"false_positive\"\nreason = \"cheese\"\nevidence = \"{digest}\"\n",
+            base.fingerprint, other.fingerprint, third.fingerprint
+        );
+        let mut s = Suppressions::parse_kind(&text, FileKind::Triage);
+        assert!(s.errors.is_empty(), "{:?}", s.errors);
+        assert_eq!(s.entries.len(), 3);
+        assert_eq!(s.entries[0].line, 2);
+        // A [[suppress]] entry in the same model, for `other`.
+        let sup = Suppressions::parse(&format!(
+            "[[suppress]]\nfingerprint = \"{}\"\nreason = \"legal\"\nexpires = 2027-01-01\n",
+            other.fingerprint
+        ));
+        s.entries.extend(sup.entries);
+        let run = |day: &str, fs: &mut Vec<Finding>| {
+            clear(fs);
+            let mut counts = vec![EntryCount::default(); 4];
+            s.apply("a", fs, day_of(day), &mut counts);
+            counts
+        };
+        let mut fs = vec![base.clone(), other.clone(), third.clone()];
+        let counts = run("2026-11-30", &mut fs);
+        let view = |f: &Finding| f.triage.as_ref().map(|t| t.state);
+        // accepted, on its last day, same evidence: suppressed.
+        assert!(fs[0].suppressed);
+        assert_eq!(view(&fs[0]), Some(TriageView::Accepted));
+        assert!(fs[0].suppressed_by.as_ref().unwrap().triage);
+        // in_review: shown; the [[suppress]] entry still suppresses.
+        assert_eq!(view(&fs[1]), Some(TriageView::InReview));
+        assert!(fs[1].suppressed);
+        assert!(!fs[1].suppressed_by.as_ref().unwrap().triage);
+        // false_positive with another finding's evidence digest: reopened.
+        assert_eq!(view(&fs[2]), Some(TriageView::Reopened));
+        assert!(!fs[2].suppressed);
+        assert_eq!(counts[2], EntryCount { findings: 1, reopened: 1 });
+        assert_eq!(counts[3].findings, 1);
+        // The day after `until`: expired, counted again.
+        let mut fs = vec![base.clone()];
+        run("2026-12-01", &mut fs);
+        assert_eq!(view(&fs[0]), Some(TriageView::Expired));
+        assert!(!fs[0].suppressed);
+        let r = s.report(day_of("2026-12-01"), &[EntryCount::default(); 4]).is_none();
+        assert!(r, "no file configured: no report section");
+        // Changed evidence on the accepted one: reopened before expiry.
+        let mut fs = vec![base.clone().evidence("60% off")];
+        run("2026-11-25", &mut fs);
+        assert_eq!(view(&fs[0]), Some(TriageView::Reopened));
+        assert!(!fs[0].suppressed);
+    }
+
+    #[test]
+    fn triage_file_errors_name_their_line_and_keys_are_per_kind() {
+        let text = "[[triage]]\nfingerprint = \"0011223344556677\"\nstate = \"accepted\"\nreason = \"x\"\nexpires = 2026-12-01\n\n\
+                    [[triage]]\nfingerprint = \"0011223344556677\"\nstate = \"done\"\nreason = \"x\"\n\n\
+                    [[triage]]\nstate = \"accepted\"\nreason = \"x\"\n\n\
+                    [[triage]]\nfingerprint = \"0011223344556677\"\nstate = \"accepted\"\nreason = \"x\"\nevidence = \"zz\"\n\n\
+                    [[suppress]]\nfingerprint = \"0011223344556677\"\nreason = \"x\"\nexpires = 2026-12-01\n";
+        let mut s = Suppressions::parse_kind(text, FileKind::Triage);
+        assert!(s.entries.is_empty());
+        s.errors.sort_by_key(|e| e.line);
+        let got: Vec<(Option<usize>, bool)> = s
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.contains("applies to nothing") || e.message.contains("[[triage]]")))
+            .collect();
+        assert_eq!(
+            got,
+            [(Some(5), true), (Some(9), true), (Some(12), true), (Some(20), true), (Some(22), true)],
+            "{:#?}",
+            s.errors
+        );
+        assert!(s.errors[0].message.contains("unknown key `expires`"));
+        assert!(s.errors[1].message.contains("unknown triage state `done`"));
+        assert!(s.errors[2].message.contains("`fingerprint` is missing"));
+        assert!(s.errors[3].message.contains("not an evidence digest"));
+        assert!(s.errors[4].message.contains("entries are `[[triage]]` tables"));
+        // And `[[triage]]` is not a suppressions-file table.
+        let s = Suppressions::parse("[[triage]]\nfingerprint = \"0011223344556677\"\n");
+        assert!(s.errors[0].message.contains("entries are `[[suppress]]` tables"));
     }
 }
