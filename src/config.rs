@@ -1302,6 +1302,19 @@ mod tests {
         assert_eq!(cfg.gate.fail_on, Severity::High);
         assert_eq!(cfg.suppressions.warn_days, 7);
         assert!(cfg.suppressions_file().is_none());
+        assert_eq!(cfg.triage_file(), PathBuf::from("triage.toml"));
+        let t = Config::from_toml_str(
+            "[suppressions]\nfile = \"sup/s.toml\"\ntriage_file = \"decisions/t.toml\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(t.triage_file(), PathBuf::from("/etc/w/decisions/t.toml"));
+        let t = Config::from_toml_str(
+            "[suppressions]\nfile = \"sup/s.toml\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(t.triage_file(), PathBuf::from("/etc/w/sup/triage.toml"));
         let cfg = Config::from_toml_str(
             "[reports]\nkeep_runs = 30\n[daemon]\nschedule = \"0 30 6 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nrun_on_start = true\nshutdown_grace = \"1500ms\"\n\
              [suppressions]\nfile = \"suppressions.toml\"\nwarn_days = 14\n[gate]\nmax_snapshot_age = \"6h\"\nfail_on = \"critical\"\nmin_coverage = 0.99\n\
@@ -1317,6 +1330,7 @@ mod tests {
             cfg.suppressions_file().unwrap(),
             PathBuf::from("/etc/w/suppressions.toml")
         );
+        assert_eq!(cfg.triage_file(), PathBuf::from("/etc/w/triage.toml"));
         assert_eq!(cfg.gate.max_snapshot_age.to_string(), "6h");
         assert_eq!(cfg.notify[0].format, NotifyFormat::Slack);
         assert_eq!(cfg.notify[0].label(), "https://hooks.slack.com");

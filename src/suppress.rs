@@ -1331,14 +1331,22 @@ expires = 2026-11-01
         // false_positive with another finding's evidence digest: reopened.
         assert_eq!(view(&fs[2]), Some(TriageView::Reopened));
         assert!(!fs[2].suppressed);
-        assert_eq!(counts[2], EntryCount { findings: 1, reopened: 1 });
+        assert_eq!(
+            counts[2],
+            EntryCount {
+                findings: 1,
+                reopened: 1
+            }
+        );
         assert_eq!(counts[3].findings, 1);
         // The day after `until`: expired, counted again.
         let mut fs = vec![base.clone()];
         run("2026-12-01", &mut fs);
         assert_eq!(view(&fs[0]), Some(TriageView::Expired));
         assert!(!fs[0].suppressed);
-        let r = s.report(day_of("2026-12-01"), &[EntryCount::default(); 4]).is_none();
+        let r = s
+            .report(day_of("2026-12-01"), &[EntryCount::default(); 4])
+            .is_none();
         assert!(r, "no file configured: no report section");
         // Changed evidence on the accepted one: reopened before expiry.
         let mut fs = vec![base.clone().evidence("60% off")];
@@ -1360,11 +1368,22 @@ expires = 2026-11-01
         let got: Vec<(Option<usize>, bool)> = s
             .errors
             .iter()
-            .map(|e| (e.line, e.message.contains("applies to nothing") || e.message.contains("[[triage]]")))
+            .map(|e| {
+                (
+                    e.line,
+                    e.message.contains("applies to nothing") || e.message.contains("[[triage]]"),
+                )
+            })
             .collect();
         assert_eq!(
             got,
-            [(Some(5), true), (Some(9), true), (Some(12), true), (Some(20), true), (Some(22), true)],
+            [
+                (Some(5), true),
+                (Some(9), true),
+                (Some(12), true),
+                (Some(20), true),
+                (Some(22), true)
+            ],
             "{:#?}",
             s.errors
         );
@@ -1372,9 +1391,17 @@ expires = 2026-11-01
         assert!(s.errors[1].message.contains("unknown triage state `done`"));
         assert!(s.errors[2].message.contains("`fingerprint` is missing"));
         assert!(s.errors[3].message.contains("not an evidence digest"));
-        assert!(s.errors[4].message.contains("entries are `[[triage]]` tables"));
+        assert!(
+            s.errors[4]
+                .message
+                .contains("entries are `[[triage]]` tables")
+        );
         // And `[[triage]]` is not a suppressions-file table.
         let s = Suppressions::parse("[[triage]]\nfingerprint = \"0011223344556677\"\n");
-        assert!(s.errors[0].message.contains("entries are `[[suppress]]` tables"));
+        assert!(
+            s.errors[0]
+                .message
+                .contains("entries are `[[suppress]]` tables")
+        );
     }
 }

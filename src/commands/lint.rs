@@ -36,7 +36,7 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     }
     let mut totals = Chunk::default();
     // sarif/junit: each file's templates with their findings.
-    let mut per_file: Vec<(&Path, Vec<(String, Vec<Finding>)>)> = Vec::new();
+    let mut per_file: Vec<(&Path, Vec<TemplateFindings>)> = Vec::new();
     for file in &args.files {
         let bytes = std::fs::read(file)
             .map_err(|e| CmdError(format!("{}: cannot read: {e}", file.display())))?;
@@ -159,9 +159,12 @@ struct Chunk {
     counts: SeverityCounts,
     /// JSON mode: number of findings rendered into `out` (comma-joined).
     json_items: usize,
-    /// sarif/junit: every template (`name (language)`) with its findings.
-    items: Vec<(String, Vec<Finding>)>,
+    /// sarif/junit: every template with its findings.
+    items: Vec<TemplateFindings>,
 }
+
+/// A template's label (`name (language)`) and its findings.
+type TemplateFindings = (String, Vec<Finding>);
 
 impl Chunk {
     fn append_json(&mut self, other: Chunk) {
