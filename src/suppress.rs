@@ -961,6 +961,30 @@ pub struct Recorded {
 /// entries are kept as they are. A file that cannot be read or has an error
 /// is left untouched (the error names file and line); the write is atomic.
 pub fn record_triage(path: &std::path::Path, rec: &TriageRecord) -> Result<Recorded, String> {
+    // Two `wabaguard triage` at once must not drop each other's entry: the
+    // read-modify-write holds an exclusive lock on a sibling lock file.
+    let lock_path = path.with_file_name(format!(
+        ".{}.lock",
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "triage.toml".into())
+    ));
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("{}: cannot open the lock file: {e}", lock_path.display()))?;
+    fs4::FileExt::lock(&lock).map_err(|e| format!("{}: cannot lock: {e}", lock_path.display()))?;
+    let res = record_triage_locked(path, rec);
+    let _ = fs4::FileExt::unlock(&lock);
+    res
+}
+
+fn record_triage_locked(path: &std::path::Path, rec: &TriageRecord) -> Result<Recorded, String> {
     let shown = path.display();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,

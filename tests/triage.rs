@@ -578,3 +578,41 @@ fn the_command_validates_its_input() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("cannot check fingerprint"), "{err}");
 }
+
+#[test]
+fn concurrent_decisions_are_all_kept() {
+    let s = setup("");
+    let fps = [s.tobacco.clone(), s.cart.clone(), s.alcohol.clone()];
+    // Distinct fingerprints recorded by parallel processes.
+    let handles: Vec<_> = fps
+        .iter()
+        .map(|fp| {
+            let cfg = s.cfg.clone();
+            let fp = fp.clone();
+            std::thread::spawn(move || {
+                Command::new(bin())
+                    .args(["triage", &fp, "--state", "accepted", "--reason", "parallel"])
+                    .arg("--config")
+                    .arg(&cfg)
+                    .env("WABAGUARD_NOW", NOW)
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(s.root.join("triage.toml")).unwrap();
+    assert_eq!(text.matches("[[triage]]").count(), 3, "{text}");
+    for fp in &fps {
+        assert_eq!(text.matches(fp.as_str()).count(), 1, "{text}");
+    }
+    assert_eq!(text.matches("reason = \"parallel\"").count(), 3, "{text}");
+}
