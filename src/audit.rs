@@ -68,7 +68,8 @@ pub fn audit_collected(
     let _enter = span.enter();
     let suppressions = crate::suppress::Suppressions::load(cfg);
     let today = now.date_naive();
-    let mut suppressed_by_entry = vec![0; suppressions.entries.len()];
+    let mut suppressed_by_entry =
+        vec![crate::suppress::EntryCount::default(); suppressions.entries.len()];
     let mut report = Report::new(
         rid,
         now,

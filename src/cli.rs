@@ -50,6 +50,29 @@ pub enum OutputFormat {
     Md,
 }
 
+/// Output of `lint-templates`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Md,
+    /// SARIF 2.1.0 (code scanning, code review).
+    Sarif,
+    /// JUnit XML (CI dashboards).
+    Junit,
+}
+
+/// What `run` prints on stdout (report.json and report.md are always written).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RunFormat {
+    /// A summary per account.
+    Text,
+    /// SARIF 2.1.0, also written to the run folder as report.sarif.
+    Sarif,
+    /// JUnit XML, also written to the run folder as report.junit.xml.
+    Junit,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit every configured account once and write reports/<run-id>/report.{json,md}.
@@ -130,6 +153,45 @@ wabaguard gate --account casa-verde --template black_friday --audience bf.csv --
 wabaguard gate --account casa-verde --template order_update --format json | jq .reasons"
     )]
     Gate(GateArgs),
+    /// Record a triage decision on one finding (accepted, false_positive, in_review).
+    #[command(
+        long_about = "Records a triage decision on one finding, by its fingerprint (report.md ends every finding \
+with it), in the triage file: `[suppressions] triage_file`, else triage.toml beside the suppressions file, else \
+beside the config file. `accepted` and `false_positive` suppress the finding in `run`, `gate` and the reports (until \
+--until, if given: then it counts again and the report says the decision expired); `in_review` suppresses nothing \
+but is shown. The digest of the finding's evidence in the latest report is recorded: when the evidence changes, \
+the finding is reopened (counted again, shown as reopened). A fingerprint not in the latest report is recorded \
+with a warning. A second decision on the same fingerprint replaces the first; comments and other entries are kept.",
+        after_help = "Exit codes: 0 = recorded, 2 = not recorded (bad fingerprint, date or config; the triage \
+file has an error, named by file and line).\n\nExamples:\n  \
+wabaguard triage cf5a4f151b94e83a --state false_positive --reason \"'free' means free shipping (COMP-9)\"\n  \
+wabaguard triage 01fa647545b30512 --state accepted --reason \"legal approved\" --until 2027-01-31\n  \
+wabaguard triage 01fa647545b30512 --state in_review --reason \"asked Meta support, case 1234\""
+    )]
+    Triage(TriageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// The finding's fingerprint (16 hex digits, as report.md shows it).
+    #[arg(value_name = "FINGERPRINT")]
+    pub fingerprint: String,
+    /// The decision: accepted, false_positive or in_review.
+    #[arg(long, value_name = "STATE", value_parser = parse_triage_state)]
+    pub state: crate::checks::TriageState,
+    /// Why (shown in every report).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Last day the decision holds (YYYY-MM-DD, UTC); accepted and false_positive only.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Configuration file.
+    #[arg(short, long, default_value = "config.toml")]
+    pub config: PathBuf,
+}
+
+fn parse_triage_state(s: &str) -> Result<crate::checks::TriageState, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +205,10 @@ pub struct DaemonArgs {
 pub enum GateFormat {
     Text,
     Json,
+    /// SARIF 2.1.0: the blocking findings and every refusal reason.
+    Sarif,
+    /// JUnit XML: one testcase per named template, the account, the audience.
+    Junit,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +321,11 @@ pub struct RunArgs {
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// What to print on stdout. sarif/junit are also written to the run
+    /// folder (report.sarif, report.junit.xml); JUnit fails testcases at
+    /// --fail-on, else medium.
+    #[arg(long, value_enum, default_value_t = RunFormat::Text)]
+    pub format: RunFormat,
 }
 
 #[derive(Debug, Args)]
@@ -262,8 +333,9 @@ pub struct LintArgs {
     /// Template files (Graph API JSON).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    pub format: OutputFormat,
+    /// Output format. JUnit fails a template's testcase at --fail-on, else medium.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
     /// Exit 1 when a finding at or above this severity exists.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,

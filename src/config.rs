@@ -708,6 +708,19 @@ impl Config {
         self.suppressions.file.as_deref().map(|p| self.resolve(p))
     }
 
+    /// The triage file (`wabaguard triage`): `[suppressions] triage_file`,
+    /// else `triage.toml` beside the suppressions file, else beside the
+    /// config file.
+    pub fn triage_file(&self) -> PathBuf {
+        if let Some(p) = &self.suppressions.triage_file {
+            return self.resolve(p);
+        }
+        match self.suppressions_file() {
+            Some(s) => s.with_file_name("triage.toml"),
+            None => self.resolve(Path::new("triage.toml")),
+        }
+    }
+
     pub fn account(&self, name: &str) -> Option<&AccountConfig> {
         self.accounts.iter().find(|a| a.name == name)
     }
@@ -837,6 +850,10 @@ pub struct SuppressionsConfig {
     /// A suppression expiring within this many days is flagged in the report.
     #[serde(default = "default_warn_days")]
     pub warn_days: u32,
+    /// Where `wabaguard triage` records decisions [default: `triage.toml`
+    /// next to `file`, else next to the config file].
+    #[serde(default)]
+    pub triage_file: Option<PathBuf>,
 }
 
 impl Default for SuppressionsConfig {
@@ -844,6 +861,7 @@ impl Default for SuppressionsConfig {
         SuppressionsConfig {
             file: None,
             warn_days: default_warn_days(),
+            triage_file: None,
         }
     }
 }
@@ -1284,6 +1302,19 @@ mod tests {
         assert_eq!(cfg.gate.fail_on, Severity::High);
         assert_eq!(cfg.suppressions.warn_days, 7);
         assert!(cfg.suppressions_file().is_none());
+        assert_eq!(cfg.triage_file(), PathBuf::from("triage.toml"));
+        let t = Config::from_toml_str(
+            "[suppressions]\nfile = \"sup/s.toml\"\ntriage_file = \"decisions/t.toml\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(t.triage_file(), PathBuf::from("/etc/w/decisions/t.toml"));
+        let t = Config::from_toml_str(
+            "[suppressions]\nfile = \"sup/s.toml\"\n",
+            Path::new("/etc/w/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(t.triage_file(), PathBuf::from("/etc/w/sup/triage.toml"));
         let cfg = Config::from_toml_str(
             "[reports]\nkeep_runs = 30\n[daemon]\nschedule = \"0 30 6 * * MON-FRI\"\ntimezone = \"Europe/Berlin\"\nrun_on_start = true\nshutdown_grace = \"1500ms\"\n\
              [suppressions]\nfile = \"suppressions.toml\"\nwarn_days = 14\n[gate]\nmax_snapshot_age = \"6h\"\nfail_on = \"critical\"\nmin_coverage = 0.99\n\
@@ -1299,6 +1330,7 @@ mod tests {
             cfg.suppressions_file().unwrap(),
             PathBuf::from("/etc/w/suppressions.toml")
         );
+        assert_eq!(cfg.triage_file(), PathBuf::from("/etc/w/triage.toml"));
         assert_eq!(cfg.gate.max_snapshot_age.to_string(), "6h");
         assert_eq!(cfg.notify[0].format, NotifyFormat::Slack);
         assert_eq!(cfg.notify[0].label(), "https://hooks.slack.com");

@@ -219,6 +219,34 @@ pub struct GateOutput {
     pub data: Option<DataSource>,
 }
 
+impl GateOutput {
+    /// Every finding behind the decision, for SARIF: the blocking template
+    /// findings, then each other refusal reason as a finding of rule
+    /// `gate.<code>` (high) about the account, fingerprinted by account,
+    /// code and subject so it is stable across runs.
+    pub fn result_findings(&self) -> Vec<Finding> {
+        let mut v = self.findings.clone();
+        for r in self.reasons.iter().filter(|r| r.code != "template_finding") {
+            v.push(
+                Finding::new(
+                    "gate",
+                    &format!("gate.{}", r.code),
+                    Severity::High,
+                    crate::checks::Subject::new(SubjectKind::Account)
+                        .with_name(self.account.clone())
+                        .with_field(r.subject.clone()),
+                    r.message.clone(),
+                )
+                .remediation(
+                    "Resolve the reason before sending the campaign, then run the gate again.",
+                )
+                .fingerprinted(&self.account),
+            );
+        }
+        v
+    }
+}
+
 /// Decides. `Err` = could not decide (exit 2); the message says why.
 /// `load_pack` is called only when the account must be collected afresh.
 pub fn decide(
@@ -303,7 +331,7 @@ pub fn decide(
         &account.name,
         &mut account.findings,
         now.date_naive(),
-        &mut vec![0; sup.entries.len()],
+        &mut vec![crate::suppress::EntryCount::default(); sup.entries.len()],
     );
     judge(&mut out, &account, req);
     out.decision = if out.reasons.is_empty() {

@@ -258,6 +258,97 @@ pub struct Finding {
     /// ([`crate::report::diff::attach`]); absent where no diff was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+    /// The triage decision recorded for it (`wabaguard triage`), as it
+    /// stands in this run: see [`TriageView`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<FindingTriage>,
+}
+
+/// A triage decision (`wabaguard triage --state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageState {
+    /// Reviewed and accepted: suppressed (until `--until`, if given).
+    Accepted,
+    /// Not a real problem: suppressed (until `--until`, if given).
+    FalsePositive,
+    /// Being looked at: shown, still counted.
+    InReview,
+}
+
+impl TriageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageState::Accepted => "accepted",
+            TriageState::FalsePositive => "false_positive",
+            TriageState::InReview => "in_review",
+        }
+    }
+
+    /// Whether the decision suppresses the finding (while it holds).
+    pub fn suppresses(self) -> bool {
+        matches!(self, TriageState::Accepted | TriageState::FalsePositive)
+    }
+}
+
+impl FromStr for TriageState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "accepted" => Ok(TriageState::Accepted),
+            "false_positive" => Ok(TriageState::FalsePositive),
+            "in_review" => Ok(TriageState::InReview),
+            other => Err(format!(
+                "unknown triage state `{other}` (expected accepted, false_positive or in_review)"
+            )),
+        }
+    }
+}
+
+/// Where a triaged finding stands in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageView {
+    /// The decision holds: suppressed.
+    Accepted,
+    /// The decision holds: suppressed.
+    FalsePositive,
+    /// Shown and counted.
+    InReview,
+    /// The evidence changed since the decision: counted again.
+    Reopened,
+    /// Past the decision's `until` date: counted again.
+    Expired,
+}
+
+impl TriageView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageView::Accepted => "accepted",
+            TriageView::FalsePositive => "false_positive",
+            TriageView::InReview => "in_review",
+            TriageView::Reopened => "reopened",
+            TriageView::Expired => "expired",
+        }
+    }
+}
+
+/// The triage of one finding in a run (report.json's `triage` object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingTriage {
+    /// Where it stands now.
+    pub state: TriageView,
+    /// What was decided.
+    pub decision: TriageState,
+    pub reason: String,
+    /// Last day the decision holds (`YYYY-MM-DD`), if limited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
+    /// Line of the `[[triage]]` entry in the triage file.
+    pub line: usize,
 }
 
 /// Which suppression entry accepted a finding (see `suppress`).
@@ -266,8 +357,13 @@ pub struct SuppressedBy {
     /// Line of the entry's `[[suppress]]` header in the suppressions file.
     pub line: usize,
     pub reason: String,
-    /// Last day the suppression holds (`YYYY-MM-DD`).
+    /// Last day the suppression holds (`YYYY-MM-DD`); empty for a triage
+    /// decision without an end date.
+    #[serde(default)]
     pub expires: String,
+    /// Suppressed by a triage decision (the line is in the triage file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub triage: bool,
 }
 
 impl Finding {
@@ -294,6 +390,7 @@ impl Finding {
             suppressed: false,
             suppressed_by: None,
             first_seen: None,
+            triage: None,
         }
     }
 
@@ -344,6 +441,14 @@ pub fn fingerprint(scope: &str, rule: &str, subject: &Subject) -> String {
     h.update(b"\x1f");
     h.update(subject.identity().as_bytes());
     let digest = h.finalize();
+    hex::encode(&digest[..8])
+}
+
+/// Digest of a finding's evidence (16 hex digits): a triage decision
+/// records it, and a finding whose evidence no longer matches is reopened.
+/// Findings without evidence digest the empty string.
+pub fn evidence_digest(f: &Finding) -> String {
+    let digest = Sha256::digest(f.evidence.as_deref().unwrap_or("").as_bytes());
     hex::encode(&digest[..8])
 }
 

@@ -7,11 +7,12 @@ use super::{CmdError, CmdResult, Outcome};
 use crate::cli::{GateArgs, GateFormat};
 use crate::config::Config;
 use crate::gate::{self, Decision, GateOutput, GateRequest};
+use crate::report::{junit, sarif};
 
 pub fn gate(args: &GateArgs) -> CmdResult {
     match decide(args) {
         Ok(out) => {
-            print(args.format, &out)?;
+            print(args, &out)?;
             Ok(match out.decision {
                 Decision::Pass => Outcome::Ok,
                 Decision::Refuse => Outcome::Policy,
@@ -29,6 +30,19 @@ pub fn gate(args: &GateArgs) -> CmdResult {
                 let mut stdout = std::io::stdout().lock();
                 let _ = serde_json::to_writer_pretty(&mut stdout, &v);
                 let _ = writeln!(stdout);
+            }
+            if args.format == GateFormat::Junit {
+                // A CI dashboard shows the error rather than nothing.
+                let mut case = junit::Case::new(format!("wabaguard.gate.{}", args.account), "gate");
+                case.error = Some((format!("could not decide: {}", e.0), e.0.clone()));
+                let doc = junit::render(
+                    &format!("wabaguard gate {}", args.account),
+                    &[junit::Suite {
+                        name: args.account.clone(),
+                        cases: vec![case],
+                    }],
+                );
+                let _ = std::io::stdout().lock().write_all(doc.as_bytes());
             }
             Err(e)
         }
@@ -51,9 +65,25 @@ fn decide(args: &GateArgs) -> Result<GateOutput, CmdError> {
     .map_err(CmdError)
 }
 
-fn print(format: GateFormat, out: &GateOutput) -> Result<(), CmdError> {
+fn print(args: &GateArgs, out: &GateOutput) -> Result<(), CmdError> {
     let mut stdout = std::io::stdout().lock();
-    match format {
+    match args.format {
+        GateFormat::Sarif => {
+            let cfg = Config::load(&args.config)?;
+            let pack = super::run::load_pack(&cfg)?;
+            let findings = out.result_findings();
+            let log = sarif::render(
+                &pack,
+                &[sarif::Group {
+                    account: &out.account,
+                    artifact: Some(&args.config),
+                    findings: &findings,
+                }],
+            );
+            serde_json::to_writer_pretty(&mut stdout, &log)?;
+            writeln!(stdout)?;
+        }
+        GateFormat::Junit => stdout.write_all(render_junit(out).as_bytes())?,
         GateFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, out)?;
             writeln!(stdout)?;
@@ -61,6 +91,47 @@ fn print(format: GateFormat, out: &GateOutput) -> Result<(), CmdError> {
         GateFormat::Text => stdout.write_all(render_text(out).as_bytes())?,
     }
     Ok(())
+}
+
+/// JUnit: one testcase per named template (failing with its reasons), one
+/// for the account (stage, health, data) and one for the audience.
+pub fn render_junit(o: &GateOutput) -> String {
+    let classname = format!("wabaguard.gate.{}", o.account);
+    let mut subjects: Vec<String> = o
+        .templates
+        .iter()
+        .map(|t| format!("template {} ({})", t.name, t.language))
+        .collect();
+    subjects.push(format!("account {}", o.account));
+    if let Some(op) = &o.optin {
+        subjects.push(format!("audience {}", op.audience));
+    }
+    for r in &o.reasons {
+        if !subjects.contains(&r.subject) {
+            subjects.push(r.subject.clone());
+        }
+    }
+    let cases = subjects
+        .into_iter()
+        .map(|subject| {
+            let reasons: Vec<&gate::Reason> =
+                o.reasons.iter().filter(|r| r.subject == subject).collect();
+            let mut c = junit::Case::new(&classname, &subject);
+            if !reasons.is_empty() {
+                let codes: Vec<&str> = reasons.iter().map(|r| r.code).collect();
+                let text: Vec<&str> = reasons.iter().map(|r| r.message.as_str()).collect();
+                c.failure = Some((format!("refused: {}", codes.join(", ")), text.join("\n")));
+            }
+            c
+        })
+        .collect();
+    junit::render(
+        &format!("wabaguard gate {}", o.account),
+        &[junit::Suite {
+            name: o.account.clone(),
+            cases,
+        }],
+    )
 }
 
 /// One screen: the decision, every reason, what was checked, the data's age.

@@ -12,9 +12,10 @@ use std::path::Path;
 use super::{CmdError, CmdResult, Outcome};
 use crate::checks::templates::{TemplateContext, lint_template};
 use crate::checks::{Finding, Severity, SeverityCounts, sort_findings};
-use crate::cli::{GlobalArgs, LintArgs, OutputFormat};
+use crate::cli::{GlobalArgs, LintArgs, LintFormat};
 use crate::collect::template_file::parse_templates;
 use crate::report::markdown::esc;
+use crate::report::{junit, sarif};
 use crate::rulepack::RulePack;
 use crate::snapshot::Template;
 
@@ -30,16 +31,22 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    if args.format == OutputFormat::Md {
+    if args.format == LintFormat::Md {
         writeln!(out, "# Template lint\n")?;
     }
     let mut totals = Chunk::default();
+    // sarif/junit: each file's templates with their findings.
+    let mut per_file: Vec<(&Path, Vec<TemplateFindings>)> = Vec::new();
     for file in &args.files {
         let bytes = std::fs::read(file)
             .map_err(|e| CmdError(format!("{}: cannot read: {e}", file.display())))?;
-        let chunk = lint_file(file, &bytes, &ctx, args.format)?;
+        let mut chunk = lint_file(file, &bytes, &ctx, args.format)?;
         drop(bytes);
-        if args.format != OutputFormat::Json {
+        if matches!(args.format, LintFormat::Sarif | LintFormat::Junit) {
+            per_file.push((file, std::mem::take(&mut chunk.items)));
+            totals.templates += chunk.templates;
+            totals.counts.merge(&chunk.counts);
+        } else if args.format != LintFormat::Json {
             if let Err(e) = out.write_all(&chunk.out) {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     return Ok(Outcome::Ok);
@@ -54,14 +61,55 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     }
     let (templates, counts) = (totals.templates, totals.counts);
     match args.format {
-        OutputFormat::Json => {
+        LintFormat::Sarif => {
+            let findings: Vec<Vec<Finding>> = per_file
+                .iter()
+                .map(|(_, items)| {
+                    items
+                        .iter()
+                        .flat_map(|(_, fs)| fs.iter().cloned())
+                        .collect()
+                })
+                .collect();
+            let groups: Vec<sarif::Group<'_>> = per_file
+                .iter()
+                .zip(&findings)
+                .map(|((file, _), fs)| sarif::Group {
+                    account: "",
+                    artifact: Some(file),
+                    findings: fs,
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &sarif::render(&pack, &groups))?;
+            writeln!(out)?;
+        }
+        LintFormat::Junit => {
+            let threshold = args.fail_on.unwrap_or(junit::DEFAULT_THRESHOLD);
+            let suites: Vec<junit::Suite> = per_file
+                .iter()
+                .map(|(file, items)| {
+                    let classname = file.display().to_string();
+                    junit::Suite {
+                        name: classname.clone(),
+                        cases: items
+                            .iter()
+                            .map(|(label, fs)| {
+                                junit::Case::new(&classname, label).judge(fs, threshold)
+                            })
+                            .collect(),
+                    }
+                })
+                .collect();
+            out.write_all(junit::render("wabaguard lint-templates", &suites).as_bytes())?;
+        }
+        LintFormat::Json => {
             write!(out, "{{\"templates\":{templates},\"findings\":[")?;
             out.write_all(&totals.out)?;
             write!(out, "],\"summary\":")?;
             serde_json::to_writer(&mut out, &counts)?;
             writeln!(out, "}}")?;
         }
-        OutputFormat::Text => {
+        LintFormat::Text => {
             if !g.quiet {
                 writeln!(
                     out,
@@ -80,7 +128,7 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
                 )?;
             }
         }
-        OutputFormat::Md => {
+        LintFormat::Md => {
             writeln!(
                 out,
                 "\n**{} templates, {} findings** (critical {}, high {}, medium {}, low {}, info {})",
@@ -111,7 +159,12 @@ struct Chunk {
     counts: SeverityCounts,
     /// JSON mode: number of findings rendered into `out` (comma-joined).
     json_items: usize,
+    /// sarif/junit: every template with its findings.
+    items: Vec<TemplateFindings>,
 }
+
+/// A template's label (`name (language)`) and its findings.
+type TemplateFindings = (String, Vec<Finding>);
 
 impl Chunk {
     fn append_json(&mut self, other: Chunk) {
@@ -136,7 +189,7 @@ fn lint_file(
     file: &Path,
     bytes: &[u8],
     ctx: &TemplateContext<'_>,
-    format: OutputFormat,
+    format: LintFormat,
 ) -> Result<Chunk, CmdError> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -171,12 +224,13 @@ fn lint_file(
             for (seq, chunk) in done_rx {
                 pending.insert(seq, chunk);
                 while let Some(c) = pending.remove(&next) {
-                    if format == OutputFormat::Json {
+                    if format == LintFormat::Json {
                         acc.append_json(c);
                     } else {
                         acc.out.extend_from_slice(&c.out);
                         acc.templates += c.templates;
                         acc.counts.merge(&c.counts);
+                        acc.items.extend(c.items);
                     }
                     next += 1;
                 }
@@ -209,7 +263,7 @@ fn lint_batch(
     file: &Path,
     batch: &[Template],
     ctx: &TemplateContext<'_>,
-    format: OutputFormat,
+    format: LintFormat,
 ) -> Chunk {
     let mut c = Chunk {
         templates: batch.len(),
@@ -217,18 +271,32 @@ fn lint_batch(
     };
     for t in batch {
         let mut fs = lint_template(t, ctx);
-        if fs.is_empty() {
-            continue;
-        }
         sort_findings(&mut fs);
         for f in &fs {
             c.counts.add(f.severity);
         }
+        if matches!(format, LintFormat::Sarif | LintFormat::Junit) {
+            let label = format!(
+                "{} ({})",
+                display_name(t),
+                if t.language.is_empty() {
+                    "?"
+                } else {
+                    &t.language
+                }
+            );
+            c.items.push((label, fs));
+            continue;
+        }
+        if fs.is_empty() {
+            continue;
+        }
         // Writing into a Vec<u8> cannot fail.
         let _ = match format {
-            OutputFormat::Text => write_text(&mut c.out, file, t, &fs),
-            OutputFormat::Md => write_md(&mut c.out, t, &fs),
-            OutputFormat::Json => {
+            LintFormat::Text => write_text(&mut c.out, file, t, &fs),
+            LintFormat::Md => write_md(&mut c.out, t, &fs),
+            LintFormat::Sarif | LintFormat::Junit => Ok(()),
+            LintFormat::Json => {
                 for f in &fs {
                     if c.json_items > 0 {
                         c.out.push(b',');

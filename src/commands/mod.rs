@@ -8,6 +8,7 @@ pub mod optin;
 pub mod rules;
 pub mod run;
 pub mod snapshot;
+pub mod triage;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ pub fn main() -> ExitCode {
         Command::Optin(args) => optin::optin(&args, &cli.global),
         Command::Daemon(args) => daemon::daemon(&args),
         Command::Gate(args) => gate::gate(&args),
+        Command::Triage(args) => triage::triage(&args, &cli.global),
     };
     if std::env::var_os("WABAGUARD_REPORT_RSS").is_some() {
         report_peak_rss();

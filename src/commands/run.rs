@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{CmdError, CmdResult, Outcome};
-use crate::cli::{GlobalArgs, RunArgs};
+use crate::cli::{GlobalArgs, RunArgs, RunFormat};
 use crate::config::Config;
 use crate::report::lock::ReportsLock;
-use crate::report::{AccountStatus, Report};
+use crate::report::{AccountStatus, Report, junit, sarif};
 use crate::rulepack::RulePack;
 use crate::runner::{self, RunOptions};
 use crate::snapshot::SourceKind;
@@ -31,8 +31,38 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
         notify: true,
     };
     let done = runner::run_once(&cfg, &pack, now, &opts).map_err(CmdError)?;
-    if !g.quiet {
-        print_summary(&done.report, &done.dir);
+    match args.format {
+        RunFormat::Text => {
+            if !g.quiet {
+                print_summary(&done.report, &done.dir);
+            }
+        }
+        RunFormat::Sarif | RunFormat::Junit => {
+            let (name, doc) = if args.format == RunFormat::Sarif {
+                let log = sarif::of_report(&pack, &done.report, Some(&args.config));
+                let mut bytes = serde_json::to_vec_pretty(&log)?;
+                bytes.push(b'\n');
+                ("report.sarif", bytes)
+            } else {
+                let threshold = args.fail_on.unwrap_or(junit::DEFAULT_THRESHOLD);
+                (
+                    "report.junit.xml",
+                    junit::of_report(&done.report, threshold).into_bytes(),
+                )
+            };
+            let path = done.dir.join(name);
+            crate::fsutil::write_atomic(&path, &doc)
+                .map_err(|e| CmdError(format!("{}: cannot write: {e}", path.display())))?;
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(&doc).and_then(|()| out.flush()) {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    return Err(e.into());
+                }
+            }
+            if !g.quiet {
+                eprintln!("Wrote {}", path.display());
+            }
+        }
     }
     if done.audited == 0 {
         return Err(CmdError(

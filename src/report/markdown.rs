@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use super::diff::DiffEntry;
 use super::{AccountReport, AccountStatus, Action, ExecutiveSummary, Report};
-use crate::checks::{Finding, Origin, Severity};
+use crate::checks::{Finding, Origin, Severity, TriageView};
 use crate::risk::{Risk, Stage};
 use crate::suppress::{EntryState, EntryStatus, SuppressionReport};
 
@@ -154,21 +154,50 @@ fn new_since_last_run(s: &mut String, r: &Report) {
 }
 
 fn suppressions_attention(s: &mut String, sup: &SuppressionReport) {
+    let files: Vec<String> = [Some(&sup.file), sup.triage_file.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter(|f| !f.is_empty())
+        .map(|f| format!("`{}`", esc(f)))
+        .collect();
     let _ = writeln!(
         s,
-        "> **Suppressions need attention** (`{}`):",
-        esc(&sup.file)
+        "> **Suppressions need attention** ({}):",
+        files.join(", ")
     );
     for e in &sup.errors {
         let _ = writeln!(
             s,
-            "> - error{}: {}",
+            "> - error{}{}: {}",
+            e.file
+                .as_deref()
+                .map(|f| format!(" in `{}`", esc(f)))
+                .unwrap_or_default(),
             e.line.map(|l| format!(" at line {l}")).unwrap_or_default(),
             esc(&e.message)
         );
     }
     for e in sup.entries.iter().filter(|e| e.state != EntryState::Active) {
         let _ = writeln!(s, "> - line {}: {}", e.line, entry_state(e));
+    }
+    for t in sup.triage.iter().filter(|t| t.expired || t.reopened > 0) {
+        let what = if t.expired {
+            format!(
+                "the {} decision **expired** on {} — the finding counts again",
+                t.decision.as_str(),
+                t.until.as_deref().unwrap_or("?")
+            )
+        } else {
+            format!(
+                "the {} decision is **reopened**: the evidence changed since it was recorded",
+                t.decision.as_str()
+            )
+        };
+        let _ = writeln!(
+            s,
+            "> - triage line {}: fingerprint `{}`: {what}",
+            t.line, t.fingerprint
+        );
     }
     s.push('\n');
 }
@@ -193,12 +222,15 @@ fn entry_state(e: &EntryStatus) -> String {
 
 fn suppressions(s: &mut String, sup: &SuppressionReport) {
     let _ = writeln!(s, "## Suppressions\n");
-    let _ = writeln!(
-        s,
-        "From `{}` (flagged {} days before they expire).\n",
-        esc(&sup.file),
-        sup.warn_days
-    );
+    if !sup.file.is_empty() {
+        let _ = writeln!(
+            s,
+            "From `{}` (flagged {} days before they expire).\n",
+            esc(&sup.file),
+            sup.warn_days
+        );
+    }
+    triage(s, sup);
     if sup.entries.is_empty() && sup.errors.is_empty() {
         let _ = writeln!(s, "No entries.\n");
         return;
@@ -238,6 +270,44 @@ fn suppressions(s: &mut String, sup: &SuppressionReport) {
     if !sup.errors.is_empty() {
         s.push('\n');
     }
+}
+
+fn triage(s: &mut String, sup: &SuppressionReport) {
+    let Some(file) = &sup.triage_file else {
+        return;
+    };
+    let _ = writeln!(s, "### Triage\n\nFrom `{}`.\n", esc(file));
+    if sup.triage.is_empty() {
+        let _ = writeln!(s, "No decisions.\n");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "| Line | Fingerprint | Decision | Reason | Until | State | Findings |\n|---:|---|---|---|---|---|---:|"
+    );
+    for t in &sup.triage {
+        let state = if t.expired {
+            "**expired**".to_owned()
+        } else if t.reopened > 0 {
+            format!("**reopened** ({})", t.reopened)
+        } else if t.findings == 0 {
+            "no finding".to_owned()
+        } else {
+            "holds".to_owned()
+        };
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} | {} | {} |",
+            t.line,
+            t.fingerprint,
+            t.decision.as_str(),
+            esc(&t.reason),
+            t.until.as_deref().unwrap_or("—"),
+            state,
+            t.findings
+        );
+    }
+    s.push('\n');
 }
 
 fn account(s: &mut String, a: &AccountReport) {
@@ -513,7 +583,30 @@ fn finding(s: &mut String, f: &Finding) {
     if !f.remediation.is_empty() {
         let _ = writeln!(s, "  *Fix:* {}  ", esc(&f.remediation));
     }
-    if let Some(by) = &f.suppressed_by {
+    if let Some(t) = &f.triage {
+        let note = match t.state {
+            TriageView::Reopened => {
+                " — **reopened**: the evidence changed since the decision; it counts again"
+            }
+            TriageView::Expired => " — **expired**: it counts again",
+            TriageView::InReview => " — still counted",
+            TriageView::Accepted | TriageView::FalsePositive => "",
+        };
+        let _ = writeln!(
+            s,
+            "  *Triage:* **{}** (decided {}{}, triage line {}): {}{}  ",
+            t.state.as_str(),
+            t.decision.as_str(),
+            t.until
+                .as_deref()
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default(),
+            t.line,
+            esc(&t.reason),
+            note
+        );
+    }
+    if let Some(by) = f.suppressed_by.as_ref().filter(|b| !b.triage) {
         let _ = writeln!(
             s,
             "  *Suppressed* until {} (suppressions line {}): {}  ",

@@ -12,9 +12,11 @@ pub mod findings_csv;
 pub mod history;
 pub mod html;
 pub mod json;
+pub mod junit;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
+pub mod sarif;
 pub mod trend;
 
 use std::path::{Path, PathBuf};
