@@ -5,6 +5,7 @@
 //! collection knows which one ran.
 
 pub mod consent;
+pub mod event_store;
 pub mod events;
 pub mod exports;
 pub mod graph;
@@ -124,6 +125,7 @@ pub fn attach_account_signals(
         last_rotated: t.last_rotated,
         registered_at: t.registered_at,
     });
+    event_store::merge_into(cfg, account, snap)?;
     Ok(())
 }
 
