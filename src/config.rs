@@ -483,7 +483,10 @@ impl Config {
         if !(1024..=64 * 1024 * 1024).contains(&s.max_body_bytes) {
             return Err(self.invalid(
                 "server.max_body_bytes",
-                format!("{} is outside 1024..=67108864 (1 KiB to 64 MiB)", s.max_body_bytes),
+                format!(
+                    "{} is outside 1024..=67108864 (1 KiB to 64 MiB)",
+                    s.max_body_bytes
+                ),
             ));
         }
         if s.queue_capacity == 0 {

@@ -200,7 +200,10 @@ async fn a_signed_delivery_is_stored_one_change_per_line_in_the_export_shape() {
     );
     let (code, r) = s.post_signed(&body).await;
     assert_eq!(code, 200, "{r}");
-    assert_eq!(r, json!({"appended": 2, "duplicates": 0, "unknown_waba": 0}));
+    assert_eq!(
+        r,
+        json!({"appended": 2, "duplicates": 0, "unknown_waba": 0})
+    );
     let lines = stored(&cfg, "lumen");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["object"], "whatsapp_business_account");
@@ -247,13 +250,19 @@ async fn unsigned_wrongly_signed_oversized_and_malformed_deliveries_store_nothin
     let bad = b"{\"object\": \"whatsapp_business_account\", \"entry\": [".to_vec();
     let (code, r) = s.post_signed(&bad).await;
     assert_eq!(code, 400, "{r}");
-    let (code, _) = s.post_signed(b"{\"object\":\"whatsapp_business_account\"}").await;
+    let (code, _) = s
+        .post_signed(b"{\"object\":\"whatsapp_business_account\"}")
+        .await;
     assert_eq!(code, 400, "no entry array");
 
     assert!(stored(&cfg, "lumen").is_empty());
     assert!(!cfg.reports_dir().join("events").join("lumen").exists());
     let (_, _, m) = s.get("/metrics").await;
-    assert_eq!(metric(&m, "wabaguard_webhooks_received_total"), Some(7.0), "{m}");
+    assert_eq!(
+        metric(&m, "wabaguard_webhooks_received_total"),
+        Some(7.0),
+        "{m}"
+    );
     for (reason, n) in [
         ("missing_signature", 1.0),
         ("bad_signature", 3.0),
@@ -277,7 +286,10 @@ async fn replays_are_stored_once_even_across_a_restart() {
     let body = violation(1_790_000_000, "SPAM");
     assert_eq!(s.post_signed(&body).await.1["appended"], 1);
     let (code, r) = s.post_signed(&body).await;
-    assert_eq!((code, &r["appended"], &r["duplicates"]), (200, &json!(0), &json!(1)));
+    assert_eq!(
+        (code, &r["appended"], &r["duplicates"]),
+        (200, &json!(0), &json!(1))
+    );
     // The same change laid out differently is the same change.
     let relaid = format!(
         r#"{{"entry":[{{"changes":[{{"value":{{"violation_info":{{"violation_type":"SPAM"}},"event":"ACCOUNT_VIOLATION"}},"field":"account_update"}}],"time":1790000000,"id":"{WABA}"}}],"object":"whatsapp_business_account"}}"#
@@ -321,7 +333,10 @@ async fn changes_for_an_unknown_waba_are_counted_not_stored() {
     let body = serde_json::to_vec(&body).unwrap();
     let (code, r) = s.post_signed(&body).await;
     assert_eq!(code, 200);
-    assert_eq!(r, json!({"appended": 1, "duplicates": 0, "unknown_waba": 2}));
+    assert_eq!(
+        r,
+        json!({"appended": 1, "duplicates": 0, "unknown_waba": 2})
+    );
     let lines = stored(&cfg, "lumen");
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["entry"][0]["id"], WABA);
@@ -440,7 +455,10 @@ async fn a_stored_violation_shows_up_in_the_next_report_and_in_the_metrics() {
     .unwrap();
     let v = violation_findings(&after.report);
     assert_eq!(v.len(), 1, "{v:?}");
-    assert!(v[0].contains("SCAM") && v[0].contains("2026-11-20"), "{v:?}");
+    assert!(
+        v[0].contains("SCAM") && v[0].contains("2026-11-20"),
+        "{v:?}"
+    );
     let a = &after.report.accounts[0];
     assert!(a.risk.score > before.report.accounts[0].risk.score);
     let new: Vec<_> = a
@@ -458,8 +476,14 @@ async fn a_stored_violation_shows_up_in_the_next_report_and_in_the_metrics() {
     let (code, ct, m) = s.get("/metrics").await;
     assert_eq!(code, 200);
     assert!(ct.contains("text"), "{ct}");
-    assert_eq!(metric(&m, "wabaguard_runs_total{outcome=\"ok\"}"), Some(2.0));
-    assert_eq!(metric(&m, "wabaguard_run_duration_seconds_count"), Some(2.0));
+    assert_eq!(
+        metric(&m, "wabaguard_runs_total{outcome=\"ok\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(&m, "wabaguard_run_duration_seconds_count"),
+        Some(2.0)
+    );
     assert_eq!(metric(&m, "wabaguard_run_duration_seconds_sum"), Some(4.0));
     assert_eq!(
         metric(&m, "wabaguard_risk_score{account=\"lumen\"}"),
@@ -561,7 +585,10 @@ async fn critical_events_are_notified_at_once_and_only_once() {
     assert_eq!(target.received_requests().await.unwrap().len(), 4);
     let (_, _, m) = s.get("/metrics").await;
     assert_eq!(
-        metric(&m, "wabaguard_critical_notifications_total{outcome=\"sent\"}"),
+        metric(
+            &m,
+            "wabaguard_critical_notifications_total{outcome=\"sent\"}"
+        ),
         Some(4.0)
     );
     s.server.shutdown().await;
@@ -603,7 +630,10 @@ fn a_missing_secret_variable_stops_the_daemon_naming_the_variable() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("`LUMEN_APP_SECRET` (server.app_secret_env) is not set"), "{err}");
+    assert!(
+        err.contains("`LUMEN_APP_SECRET` (server.app_secret_env) is not set"),
+        "{err}"
+    );
     assert!(!err.contains(VERIFY_TOKEN));
 
     let out = daemon(&d.path().join("config.toml"))
@@ -619,7 +649,9 @@ fn a_missing_secret_variable_stops_the_daemon_naming_the_variable() {
         "[server]\nlisten = \"127.0.0.1:8080\"\nmax_body_bytes = 10\n",
     )
     .unwrap();
-    let e = Config::load(&d.path().join("bad.toml")).unwrap_err().to_string();
+    let e = Config::load(&d.path().join("bad.toml"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("server.max_body_bytes"), "{e}");
 }
 
@@ -686,7 +718,11 @@ async fn the_binary_serves_and_keeps_its_secrets_out_of_logs_and_responses() {
         .text()
         .await
         .unwrap();
-    assert_eq!(metric(&m, "wabaguard_webhooks_received_total"), Some(3.0), "{m}");
+    assert_eq!(
+        metric(&m, "wabaguard_webhooks_received_total"),
+        Some(3.0),
+        "{m}"
+    );
     responses.push_str(&m);
     responses.push_str(
         &client
@@ -708,4 +744,24 @@ async fn the_binary_serves_and_keeps_its_secrets_out_of_logs_and_responses() {
         assert!(!responses.contains(secret), "secret in a response");
     }
     assert_eq!(stored(&cfg, "lumen").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exports_account_without_waba_id_is_matched_by_its_waba_json() {
+    let d = tempfile::tempdir().unwrap();
+    config(d.path(), "");
+    let text = format!(
+        "[reports]\ndir = \"reports\"\n\n[[accounts]]\nname = \"lumen\"\nexports = \"{}\"\n",
+        d.path().join("lumen").display()
+    );
+    let p = d.path().join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    let cfg = Config::load(&p).unwrap();
+    assert!(cfg.accounts[0].waba_id.is_none());
+    let s = start(&cfg).await;
+    let (code, r) = s.post_signed(&violation(1_790_000_000, "SPAM")).await;
+    assert_eq!(code, 200);
+    assert_eq!(r["appended"], 1, "{r}");
+    assert_eq!(stored(&cfg, "lumen").len(), 1);
+    s.server.shutdown().await;
 }

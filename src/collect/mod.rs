@@ -106,7 +106,8 @@ pub fn collect_account(cfg: &Config, account: &AccountConfig) -> Result<Snapshot
 }
 
 /// Adds what the config says about the account besides its Graph data: the
-/// send log's statistics and where the two-step PIN is kept (never the PIN).
+/// send log's statistics, where the two-step PIN is kept (never the PIN),
+/// and the webhook events the daemon received ([`event_store`]).
 pub fn attach_account_signals(
     cfg: &Config,
     account: &AccountConfig,

@@ -68,11 +68,7 @@ pub fn classify(
             let types: Vec<&str> = value
                 .get("restriction_info")
                 .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|r| s(r, "restriction_type"))
-                        .collect()
-                })
+                .map(|a| a.iter().filter_map(|r| s(r, "restriction_type")).collect())
                 .unwrap_or_default();
             format!(
                 "Meta restricted the account: {}",

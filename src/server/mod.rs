@@ -122,14 +122,18 @@ impl Server {
         let addr = listener.local_addr()?;
         let sc = &cfg.server;
         let accounts: Vec<String> = cfg.accounts.iter().map(|a| a.name.clone()).collect();
-        let wabas: HashMap<String, usize> = cfg
-            .accounts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, a)| a.waba_id.as_ref().map(|w| (w.trim().to_owned(), i)))
-            .collect();
-        for a in cfg.accounts.iter().filter(|a| a.waba_id.is_none()) {
-            warn!(account = %a.name, "account has no waba_id: webhooks cannot be matched to it");
+        let mut wabas: HashMap<String, usize> = HashMap::new();
+        for (i, a) in cfg.accounts.iter().enumerate() {
+            match account_waba(cfg, a) {
+                Some(w) => {
+                    if let Some(other) = wabas.insert(w.clone(), i) {
+                        warn!(waba_id = %w, account = %a.name, other = %cfg.accounts[other].name, "two accounts have the same WABA id: webhooks go to the later one");
+                    }
+                }
+                None => {
+                    warn!(account = %a.name, "account has no waba_id (config or the export's waba.json): webhooks cannot be matched to it")
+                }
+            }
         }
         let writer = StoreWriter::open(
             &cfg.reports_dir(),
@@ -193,6 +197,26 @@ impl Server {
     }
 }
 
+/// The account's WABA id: `waba_id` in the config, else the `id` of its
+/// export's `waba.json`.
+fn account_waba(cfg: &Config, a: &crate::config::AccountConfig) -> Option<String> {
+    if let Some(w) = a
+        .waba_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        return Some(w.to_owned());
+    }
+    let path = cfg.resolve(a.exports.as_ref()?).join("waba.json");
+    let v: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    match v.get("id")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/webhook", get(verify).post(receive))
@@ -229,9 +253,9 @@ async fn verify(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery) -> Respo
             _ => {}
         }
     }
-    let token_ok = token.as_deref().is_some_and(|t| {
-        bool::from(t.as_bytes().ct_eq(st.secrets.verify_token.bytes()))
-    });
+    let token_ok = token
+        .as_deref()
+        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(st.secrets.verify_token.bytes())));
     match (mode.as_deref(), challenge) {
         (Some("subscribe"), Some(c)) if token_ok && c.len() <= MAX_CHALLENGE => {
             info!("webhook subscription verified");
@@ -259,7 +283,11 @@ fn parse_signature(h: &HeaderValue) -> Option<[u8; 32]> {
 
 fn reject(st: &AppState, why: Rejection, status: StatusCode, msg: &str) -> Response {
     st.metrics.reject(why);
-    warn!(reason = why.as_str(), status = status.as_u16(), "webhook refused");
+    warn!(
+        reason = why.as_str(),
+        status = status.as_u16(),
+        "webhook refused"
+    );
     text(status, format!("{msg}\n"))
 }
 
@@ -367,14 +395,8 @@ async fn receive(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body
             let field = ch.get("field").and_then(Value::as_str).unwrap_or_default();
             let value = ch.get("value").cloned().unwrap_or(Value::Null);
             let key = crate::collect::events::dedup_key(field, &id, time, &value);
-            let critical = critical::classify(
-                &st.accounts[account],
-                &id,
-                time,
-                field,
-                &value,
-                st.mask,
-            );
+            let critical =
+                critical::classify(&st.accounts[account], &id, time, field, &value, st.mask);
             let line = json!({
                 "object": "whatsapp_business_account",
                 "entry": [{"id": id, "time": time, "changes": [{"field": field, "value": value}]}],

@@ -257,6 +257,7 @@ impl StoreWriter {
         let mut written: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
         let mut accounts: Vec<usize> = per_account.keys().copied().collect();
         accounts.sort_unstable();
+        let mut appended = Vec::with_capacity(accounts.len());
         for account in accounts {
             let items = per_account.remove(&account).unwrap_or_default();
             let mut buf = Vec::new();
@@ -264,22 +265,54 @@ impl StoreWriter {
                 buf.extend_from_slice(&jobs[j].changes[c].line);
                 buf.push(b'\n');
             }
+            // Appends now; the fsyncs follow, all accounts' at once.
             let res = self.segment(account, buf.len() as u64).and_then(|s| {
-                let r = s.file.write_all(&buf).and_then(|_| s.file.sync_data());
-                match r {
-                    Ok(()) => {
-                        s.len += buf.len() as u64;
-                        Ok(())
-                    }
-                    Err(e) => {
-                        s.broken = true;
-                        Err(e)
-                    }
-                }
+                s.file.write_all(&buf).inspect_err(|_| s.broken = true)?;
+                s.len += buf.len() as u64;
+                Ok(())
             });
-            match res {
+            appended.push((account, items, res));
+        }
+        let syncs: Vec<std::io::Result<()>> = {
+            let files: Vec<Option<&File>> = appended
+                .iter()
+                .map(|(a, _, r)| {
+                    r.as_ref()
+                        .ok()
+                        .and_then(|_| self.open.get(a))
+                        .map(|s| &s.file)
+                })
+                .collect();
+            if files.iter().flatten().count() <= 1 {
+                files
+                    .iter()
+                    .map(|f| f.map_or(Ok(()), File::sync_data))
+                    .collect()
+            } else {
+                std::thread::scope(|sc| {
+                    let handles: Vec<_> = files
+                        .iter()
+                        .map(|f| f.map(|f| sc.spawn(move || f.sync_data())))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| match h {
+                            Some(h) => h.join().unwrap_or_else(|_| {
+                                Err(std::io::Error::other("fsync thread panicked"))
+                            }),
+                            None => Ok(()),
+                        })
+                        .collect()
+                })
+            }
+        };
+        for ((account, items, res), sync) in appended.into_iter().zip(syncs) {
+            match res.and(sync) {
                 Ok(()) => written.push((account, items)),
                 Err(e) => {
+                    if let Some(s) = self.open.get_mut(&account) {
+                        s.broken = true;
+                    }
                     let name = &self.accounts[account].0;
                     error!(account = %name, error = %e, "events store: append failed; the deliveries are refused so Meta retries them");
                     for &(j, c) in &items {
@@ -293,7 +326,8 @@ impl StoreWriter {
         }
         for (j, key) in repeats {
             if lost.contains(&key) && failed[j].is_none() {
-                failed[j] = Some("events store: the first copy of this change could not be written".into());
+                failed[j] =
+                    Some("events store: the first copy of this change could not be written".into());
             }
         }
         let mut critical = Vec::new();
