@@ -137,7 +137,8 @@ the gap; a time repeated in autumn runs once.",
         after_help = "[daemon] keys: schedule = \"0 0 2 * * *\", timezone = \"Europe/Berlin\", run_on_start = false, shutdown_grace = \"10m\".\n\n\
 Exit codes: 0 = stopped cleanly, 2 = could not start (bad config, bad schedule or time zone, reports folder locked) \
 or a run had to be abandoned at shutdown.\n\nExamples:\n  wabaguard daemon --config /etc/wabaguard/config.toml\n  \
-wabaguard daemon --log-format json"
+wabaguard daemon --log-format json\n  \
+WABAGUARD_APP_SECRET=... WABAGUARD_VERIFY_TOKEN=... wabaguard daemon --listen 127.0.0.1:8080"
     )]
     Daemon(DaemonArgs),
     /// Pre-campaign go/no-go for one account: exit 0 go, 1 refuse, 2 cannot decide.
@@ -199,6 +200,10 @@ pub struct DaemonArgs {
     /// Configuration file.
     #[arg(short, long, default_value = "config.toml")]
     pub config: PathBuf,
+    /// Serve the webhook receiver, /healthz and /metrics on this address
+    /// (overrides `[server] listen`), e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

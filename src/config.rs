@@ -58,6 +58,9 @@ pub struct Config {
     /// `[[notify]]`: webhooks told about new serious findings.
     #[serde(default)]
     pub notify: Vec<NotifyConfig>,
+    /// `[server]`: the daemon's webhook receiver, health and metrics endpoints.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// Folder holding the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -451,6 +454,50 @@ impl Config {
             }
         }
         self.validate_ops()?;
+        self.validate_server()?;
+        Ok(())
+    }
+
+    fn validate_server(&self) -> Result<(), ConfigError> {
+        let s = &self.server;
+        if let Some(l) = &s.listen {
+            parse_listen(l).map_err(|m| self.invalid("server.listen", m))?;
+        }
+        for (field, var) in [
+            ("server.app_secret_env", &s.app_secret_env),
+            ("server.verify_token_env", &s.verify_token_env),
+        ] {
+            if var.trim().is_empty() || var.contains('=') || var.contains('\0') {
+                return Err(self.invalid(
+                    field,
+                    format!("`{var}` is not an environment variable name"),
+                ));
+            }
+        }
+        if s.app_secret_env == s.verify_token_env {
+            return Err(self.invalid(
+                "server.verify_token_env",
+                "must name a different variable than server.app_secret_env (the verify token and the app secret are different secrets)",
+            ));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&s.max_body_bytes) {
+            return Err(self.invalid(
+                "server.max_body_bytes",
+                format!(
+                    "{} is outside 1024..=67108864 (1 KiB to 64 MiB)",
+                    s.max_body_bytes
+                ),
+            ));
+        }
+        if s.queue_capacity == 0 {
+            return Err(self.invalid("server.queue_capacity", "must be at least 1"));
+        }
+        if s.segment_bytes < 4096 {
+            return Err(self.invalid("server.segment_bytes", "must be at least 4096"));
+        }
+        if s.dedupe_capacity == 0 {
+            return Err(self.invalid("server.dedupe_capacity", "must be at least 1"));
+        }
         Ok(())
     }
 
@@ -838,6 +885,99 @@ fn de_cron<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 fn de_tz<'de, D: serde::Deserializer<'de>>(d: D) -> Result<chrono_tz::Tz, D::Error> {
     let s = String::deserialize(d)?;
     crate::daemon::schedule::parse_tz(&s).map_err(serde::de::Error::custom)
+}
+
+/// `[server]`: the webhook receiver and the health/metrics endpoints of
+/// `wabaguard daemon` (off unless `listen` or `--listen` is given).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `host:port` to listen on, e.g. `127.0.0.1:8080`.
+    #[serde(default)]
+    pub listen: Option<String>,
+    /// Environment variable holding the Meta app secret (signs every POST).
+    #[serde(default = "default_app_secret_env")]
+    pub app_secret_env: String,
+    /// Environment variable holding the verify token of the handshake.
+    #[serde(default = "default_verify_token_env")]
+    pub verify_token_env: String,
+    /// Larger webhook bodies are refused with 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Webhook deliveries waiting for the store writer; when full, 503.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+    /// When to answer 200: after the change is fsync'd (`durable`), or once
+    /// it is queued for the writer (`queued`: faster, loses the queue on a crash).
+    #[serde(default)]
+    pub ack: AckMode,
+    /// An events store segment larger than this is closed and a new one started.
+    #[serde(default = "default_segment_bytes")]
+    pub segment_bytes: u64,
+    /// How many recent changes are remembered (per process) to drop replays.
+    #[serde(default = "default_dedupe_capacity")]
+    pub dedupe_capacity: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: None,
+            app_secret_env: default_app_secret_env(),
+            verify_token_env: default_verify_token_env(),
+            max_body_bytes: default_max_body(),
+            queue_capacity: default_queue_capacity(),
+            ack: AckMode::default(),
+            segment_bytes: default_segment_bytes(),
+            dedupe_capacity: default_dedupe_capacity(),
+        }
+    }
+}
+
+/// When a webhook POST is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    /// 200 only once the change is on disk (fsync'd).
+    #[default]
+    Durable,
+    /// 200 once queued for the writer.
+    Queued,
+}
+
+fn default_app_secret_env() -> String {
+    "WABAGUARD_APP_SECRET".into()
+}
+fn default_verify_token_env() -> String {
+    "WABAGUARD_VERIFY_TOKEN".into()
+}
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+fn default_queue_capacity() -> usize {
+    10_000
+}
+fn default_segment_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+fn default_dedupe_capacity() -> usize {
+    200_000
+}
+
+/// A listen address: `host:port` (an IP address, or `localhost`).
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    let t = s.trim();
+    if let Ok(a) = t.parse::<std::net::SocketAddr>() {
+        return Ok(a);
+    }
+    if let Some(port) = t.strip_prefix("localhost:") {
+        if let Ok(p) = port.parse::<u16>() {
+            return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], p)));
+        }
+    }
+    Err(format!(
+        "`{s}` is not a listen address; expected ip:port such as 127.0.0.1:8080 or [::1]:8080"
+    ))
 }
 
 /// `[suppressions]`: the file of accepted findings.

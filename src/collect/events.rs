@@ -80,7 +80,13 @@ pub fn read_events_into(dir: &Path, snap: &mut Snapshot) -> Result<(), super::Co
             path: path.clone(),
             source,
         })?;
-    let name = path.display().to_string();
+    note_report(snap, &path.display().to_string(), &rep, events.len());
+    snap.events = events;
+    Ok(())
+}
+
+/// Turns what reading one events file found into collection notes.
+pub(crate) fn note_report(snap: &mut Snapshot, name: &str, rep: &EventsReport, kept: usize) {
     for (line, msg) in rep.broken.iter().take(MAX_LINE_NOTES) {
         snap.note_warning(format!("{name}: line {line} skipped: {msg}"));
     }
@@ -97,111 +103,166 @@ pub fn read_events_into(dir: &Path, snap: &mut Snapshot) -> Result<(), super::Co
     }
     if rep.duplicates > 0 || rep.out_of_order > 0 {
         snap.note_info(format!(
-            "{name}: {} events from {} lines ({} duplicate deliveries dropped, {} delivered out of order and re-ordered by event time)",
-            events.len(),
-            rep.lines,
-            rep.duplicates,
-            rep.out_of_order
+            "{name}: {kept} events from {} lines ({} duplicate deliveries dropped, {} delivered out of order and re-ordered by event time)",
+            rep.lines, rep.duplicates, rep.out_of_order
         ));
     }
-    snap.events = events;
-    Ok(())
 }
 
 /// Parses JSON Lines webhook envelopes: de-duplicates and orders by event time.
 pub fn parse_events(reader: impl BufRead) -> std::io::Result<(Vec<WebhookEvent>, EventsReport)> {
-    let mut rep = EventsReport::default();
-    let mut seen: HashSet<[u8; 16]> = HashSet::new();
-    // (time, line, change index within the line) keeps batched changes in order.
-    let mut events: Vec<(i64, usize, usize, WebhookEvent)> = Vec::new();
-    let mut max_time = i64::MIN;
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line_no = i + 1;
-        let raw = line?;
-        let raw = if line_no == 1 {
-            raw.strip_prefix(b"\xEF\xBB\xBF")
-                .map(<[u8]>::to_vec)
-                .unwrap_or(raw)
-        } else {
-            raw
-        };
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        rep.lines += 1;
-        let env: Envelope = match serde_json::from_slice(&raw) {
-            Ok(e) => e,
-            Err(e) => {
-                let msg = e.to_string();
-                let msg = match msg.rfind(" at line ") {
-                    Some(i) => msg[..i].to_owned(),
-                    None => msg,
-                };
-                rep.broken
-                    .push((line_no, format!("not a webhook envelope: {msg}")));
-                continue;
-            }
-        };
-        if let Some(obj) = env.object.as_deref() {
-            if obj != "whatsapp_business_account" {
-                rep.broken.push((
-                    line_no,
-                    format!("object `{obj}` is not `whatsapp_business_account`"),
-                ));
-                continue;
-            }
-        }
-        if env.entry.is_empty() {
-            rep.broken.push((line_no, "envelope has no `entry`".into()));
-            continue;
-        }
-        let mut line_had_new = false;
-        let mut line_time = i64::MIN;
-        let mut change_no = 0;
-        for entry in env.entry {
-            let Some(time) = entry.time.as_ref().and_then(value_time) else {
-                rep.broken
-                    .push((line_no, "entry without a usable `time`".into()));
-                continue;
-            };
-            let entry_id = entry.id.unwrap_or_default();
-            for ch in entry.changes {
-                change_no += 1;
-                let field = ch.field.unwrap_or_default();
-                let key = dedup_key(&field, &entry_id, time, &ch.value);
-                if !seen.insert(key) {
-                    rep.duplicates += 1;
-                    continue;
-                }
-                line_had_new = true;
-                line_time = line_time.max(time);
-                let kind = interpret(&field, ch.value, line_no, &mut rep);
-                events.push((
-                    time,
-                    line_no,
-                    change_no,
-                    WebhookEvent {
-                        time,
-                        entry_id: entry_id.clone(),
-                        line: line_no,
-                        field,
-                        kind,
-                    },
-                ));
-            }
-        }
-        if line_had_new {
-            if line_time < max_time {
-                rep.out_of_order += 1;
-            }
-            max_time = max_time.max(line_time);
-        }
-    }
-    events.sort_by_key(|e| (e.0, e.1, e.2));
-    Ok((events.into_iter().map(|e| e.3).collect(), rep))
+    let mut p = EventsParser::default();
+    let rep = p.feed(reader)?;
+    Ok((p.finish(), rep))
 }
 
-fn value_time(v: &serde_json::Value) -> Option<i64> {
+/// Reads several JSON Lines sources in turn (the export's `events.jsonl`,
+/// then the webhook store's segments) with one de-duplication: a change
+/// delivered to more than one of them counts once.
+#[derive(Default)]
+pub struct EventsParser {
+    seen: HashSet<[u8; 16]>,
+    // (time, source, line, change index within the line) keeps batched
+    // changes in order.
+    events: Vec<(i64, usize, usize, usize, WebhookEvent)>,
+    max_time: Option<i64>,
+    sources: usize,
+}
+
+impl EventsParser {
+    /// Events kept so far.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Parses one source; the report counts this source's lines only.
+    pub fn feed(&mut self, reader: impl BufRead) -> std::io::Result<EventsReport> {
+        let mut rep = EventsReport::default();
+        let source = self.sources;
+        self.sources += 1;
+        for (i, line) in reader.split(b'\n').enumerate() {
+            let line_no = i + 1;
+            let raw = line?;
+            let raw = if line_no == 1 {
+                raw.strip_prefix(b"\xEF\xBB\xBF")
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or(raw)
+            } else {
+                raw
+            };
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            rep.lines += 1;
+            let env: Envelope = match serde_json::from_slice(&raw) {
+                Ok(e) => e,
+                Err(e) => {
+                    let msg = e.to_string();
+                    let msg = match msg.rfind(" at line ") {
+                        Some(i) => msg[..i].to_owned(),
+                        None => msg,
+                    };
+                    rep.broken
+                        .push((line_no, format!("not a webhook envelope: {msg}")));
+                    continue;
+                }
+            };
+            if let Some(obj) = env.object.as_deref() {
+                if obj != "whatsapp_business_account" {
+                    rep.broken.push((
+                        line_no,
+                        format!("object `{obj}` is not `whatsapp_business_account`"),
+                    ));
+                    continue;
+                }
+            }
+            if env.entry.is_empty() {
+                rep.broken.push((line_no, "envelope has no `entry`".into()));
+                continue;
+            }
+            let mut line_had_new = false;
+            let mut line_time = i64::MIN;
+            let mut change_no = 0;
+            for entry in env.entry {
+                let Some(time) = entry.time.as_ref().and_then(value_time) else {
+                    rep.broken
+                        .push((line_no, "entry without a usable `time`".into()));
+                    continue;
+                };
+                let entry_id = entry.id.unwrap_or_default();
+                for ch in entry.changes {
+                    change_no += 1;
+                    let field = ch.field.unwrap_or_default();
+                    let key = dedup_key(&field, &entry_id, time, &ch.value);
+                    if !self.seen.insert(key) {
+                        rep.duplicates += 1;
+                        continue;
+                    }
+                    line_had_new = true;
+                    line_time = line_time.max(time);
+                    let kind = interpret(&field, ch.value, line_no, &mut rep);
+                    self.events.push((
+                        time,
+                        source,
+                        line_no,
+                        change_no,
+                        WebhookEvent {
+                            time,
+                            entry_id: entry_id.clone(),
+                            line: line_no,
+                            field,
+                            kind,
+                        },
+                    ));
+                }
+            }
+            if line_had_new {
+                if self.max_time.is_some_and(|m| line_time < m) {
+                    rep.out_of_order += 1;
+                }
+                self.max_time = Some(self.max_time.map_or(line_time, |m| m.max(line_time)));
+            }
+        }
+        Ok(rep)
+    }
+
+    /// The de-duplicated events of every source, ordered by event time.
+    pub fn finish(mut self) -> Vec<WebhookEvent> {
+        self.events.sort_by_key(|e| (e.0, e.1, e.2, e.3));
+        self.events.into_iter().map(|e| e.4).collect()
+    }
+}
+
+/// The de-duplication keys of the changes in one stored line (none when
+/// the line is not a usable envelope).
+pub fn line_keys(raw: &[u8]) -> Vec<[u8; 16]> {
+    let Ok(env) = serde_json::from_slice::<Envelope>(raw) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in env.entry {
+        let Some(time) = entry.time.as_ref().and_then(value_time) else {
+            continue;
+        };
+        let id = entry.id.unwrap_or_default();
+        for ch in entry.changes {
+            out.push(dedup_key(
+                ch.field.as_deref().unwrap_or_default(),
+                &id,
+                time,
+                &ch.value,
+            ));
+        }
+    }
+    out
+}
+
+/// `entry[].time` as unix seconds (a number, or an RFC 3339 string).
+pub fn value_time(v: &serde_json::Value) -> Option<i64> {
     match v {
         serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         serde_json::Value::String(s) => crate::snapshot::parse_time(s),
@@ -248,8 +309,9 @@ fn interpret(
     }
 }
 
-/// A digest of the change that ignores key order and whitespace.
-fn dedup_key(field: &str, entry_id: &str, time: i64, value: &serde_json::Value) -> [u8; 16] {
+/// A digest of the change that ignores key order and whitespace: the
+/// identity of a change for de-duplication (also used by the webhook store).
+pub fn dedup_key(field: &str, entry_id: &str, time: i64, value: &serde_json::Value) -> [u8; 16] {
     let mut h = Sha256::new();
     h.update(field.as_bytes());
     h.update([0x1f]);

@@ -5,6 +5,7 @@
 //! collection knows which one ran.
 
 pub mod consent;
+pub mod event_store;
 pub mod events;
 pub mod exports;
 pub mod graph;
@@ -105,7 +106,8 @@ pub fn collect_account(cfg: &Config, account: &AccountConfig) -> Result<Snapshot
 }
 
 /// Adds what the config says about the account besides its Graph data: the
-/// send log's statistics and where the two-step PIN is kept (never the PIN).
+/// send log's statistics, where the two-step PIN is kept (never the PIN),
+/// and the webhook events the daemon received ([`event_store`]).
 pub fn attach_account_signals(
     cfg: &Config,
     account: &AccountConfig,
@@ -124,6 +126,7 @@ pub fn attach_account_signals(
         last_rotated: t.last_rotated,
         registered_at: t.registered_at,
     });
+    event_store::merge_into(cfg, account, snap)?;
     Ok(())
 }
 

@@ -9,9 +9,11 @@ use super::{CmdError, CmdResult, Outcome};
 use crate::cli::DaemonArgs;
 use crate::config::Config;
 use crate::daemon::{self, CronTicker, Schedule, Trigger};
+use crate::metrics::Metrics;
 use crate::report::lock::ReportsLock;
 use crate::rulepack::RulePack;
 use crate::runner::{self, RunOptions};
+use crate::server::Server;
 
 pub fn daemon(args: &DaemonArgs) -> CmdResult {
     // Everything that can be wrong is found before the first run.
@@ -33,6 +35,25 @@ pub fn daemon(args: &DaemonArgs) -> CmdResult {
             ))
         })?;
     }
+    // The webhook receiver: address and secrets are checked before the
+    // reports folder is locked or anything runs.
+    let listen = match args.listen.as_deref().or(cfg.server.listen.as_deref()) {
+        Some(l) => Some(crate::config::parse_listen(l).map_err(|e| {
+            CmdError(if args.listen.is_some() {
+                format!("--listen: {e}")
+            } else {
+                format!("{}: server.listen: {e}", args.config.display())
+            })
+        })?),
+        None => None,
+    };
+    let secrets = match listen {
+        Some(_) => Some(
+            crate::server::Secrets::from_env(&cfg.server)
+                .map_err(|e| CmdError(format!("{}: {e}", args.config.display())))?,
+        ),
+        None => None,
+    };
     let pack = super::run::load_pack(&cfg)?;
     let out_dir = cfg.reports_dir();
     let lock = ReportsLock::acquire(&out_dir, "daemon")?;
@@ -46,7 +67,20 @@ pub fn daemon(args: &DaemonArgs) -> CmdResult {
         .map_err(|e| CmdError(format!("cannot start the async runtime: {e}")))?;
     let cfg = Arc::new(cfg);
     let pack = Arc::new(pack);
+    let metrics = Arc::new(Metrics::new());
     let result = rt.block_on(async {
+        let server = match (listen, secrets) {
+            (Some(addr), Some(secrets)) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| CmdError(format!("cannot listen on {addr}: {e}")))?;
+                Some(
+                    Server::start(&cfg, secrets, listener, Arc::clone(&metrics))
+                        .map_err(|e| CmdError(format!("cannot start the webhook receiver: {e}")))?,
+                )
+            }
+            _ => None,
+        };
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         daemon::signals(tx.clone())
             .map_err(|e| CmdError(format!("cannot listen for signals: {e}")))?;
@@ -63,10 +97,14 @@ pub fn daemon(args: &DaemonArgs) -> CmdResult {
         );
         let run = {
             let (cfg, pack, out_dir) = (Arc::clone(&cfg), Arc::clone(&pack), out_dir.clone());
-            move |t: Trigger| one_run(&cfg, &pack, &out_dir, t)
+            let metrics = Arc::clone(&metrics);
+            move |t: Trigger| one_run(&cfg, &pack, &out_dir, t, &metrics)
         };
         let stats = daemon::supervise(rx, run_on_start, grace, run).await;
         ticker.stop().await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
         Ok::<_, CmdError>(stats)
     });
     // Never wait for an abandoned run's thread: exiting ends it, and its
@@ -84,11 +122,21 @@ pub fn daemon(args: &DaemonArgs) -> CmdResult {
 }
 
 /// One scheduled (or start-up) run; failures are logged, never fatal.
-fn one_run(cfg: &Config, pack: &RulePack, out_dir: &std::path::Path, t: Trigger) {
+/// The outcome is recorded in `metrics`.
+fn one_run(
+    cfg: &Config,
+    pack: &RulePack,
+    out_dir: &std::path::Path,
+    t: Trigger,
+    metrics: &Metrics,
+) {
+    let started = std::time::Instant::now();
+    let finished = || chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
     let now = match super::now() {
         Ok(n) => n,
         Err(e) => {
             error!(error = %e.0, "run not started");
+            metrics.observe_run(None, started.elapsed(), finished());
             return;
         }
     };
@@ -102,7 +150,13 @@ fn one_run(cfg: &Config, pack: &RulePack, out_dir: &std::path::Path, t: Trigger)
         progress: indicatif::ProgressBar::hidden(),
         notify: true,
     };
-    match runner::run_once(cfg, pack, now, &opts) {
+    let result = runner::run_once(cfg, pack, now, &opts);
+    metrics.observe_run(
+        result.as_ref().ok().map(|d| &d.report),
+        started.elapsed(),
+        finished(),
+    );
+    match result {
         Ok(done) if done.audited == 0 => error!(
             run_id = %done.report.run_id,
             "no account could be audited (see the report); the next scheduled run will try again"
