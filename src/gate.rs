@@ -32,11 +32,11 @@ use serde::Serialize;
 use crate::checks::{Finding, Severity, SubjectKind};
 use crate::collect::consent::scope::Scopes;
 use crate::config::{Config, CountryRuleSetting};
-use crate::rulepack::countries::{CountryAction, CountryRule, CountryRules};
-use crate::snapshot::optin::{CountryRuleCount, ScopeCoverage};
 use crate::report::{AccountReport, AccountStatus, Inventory, Report, history};
 use crate::risk::Stage;
 use crate::rulepack::RulePack;
+use crate::rulepack::countries::{CountryAction, CountryRule, CountryRules};
+use crate::snapshot::optin::{CountryRuleCount, ScopeCoverage};
 use crate::suppress::Suppressions;
 
 /// `NAME` or `NAME:LANG` from `--template`.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use wabaguard::collect::consent::phone::parse_region;
 use wabaguard::collect::consent::scope::Scopes;
-use wabaguard::collect::consent::{Campaign, OptinParams, Verdict, compute, compute_campaign, timestamp};
+use wabaguard::collect::consent::{
+    Campaign, OptinParams, Verdict, compute, compute_campaign, timestamp,
+};
 use wabaguard::rulepack::countries::CountryRules;
 use wabaguard::snapshot::optin::Coverage;
 
@@ -53,9 +55,17 @@ fn run(audience: &str, ledger: &str, categories: Option<Scopes>, max_age: u32) -
     let c = compute_campaign(&f.a(), &f.l(), &params(max_age), &campaign)
         .unwrap()
         .coverage;
-    assert_eq!(c.covered + c.stale + c.revoked + c.missing, c.unique, "{c:?}");
+    assert_eq!(
+        c.covered + c.stale + c.revoked + c.missing,
+        c.unique,
+        "{c:?}"
+    );
     for s in &c.scopes {
-        assert_eq!(s.covered + s.stale + s.revoked + s.missing, c.unique, "{s:?}");
+        assert_eq!(
+            s.covered + s.stale + s.revoked + s.missing,
+            c.unique,
+            "{s:?}"
+        );
     }
     c
 }
@@ -69,9 +79,14 @@ fn v(c: &Coverage) -> (u64, u64, u64, u64) {
 fn one(ledger_rows: &str, max_age: u32) -> [&'static str; 4] {
     let ledger = format!("{HEADER}{ledger_rows}");
     let mut out = [""; 4];
-    for (i, c) in [cat("MARKETING"), cat("UTILITY"), cat("AUTHENTICATION"), None]
-        .into_iter()
-        .enumerate()
+    for (i, c) in [
+        cat("MARKETING"),
+        cat("UTILITY"),
+        cat("AUTHENTICATION"),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let r = run("phone\n+12025550143\n", &ledger, c, max_age);
         out[i] = match v(&r) {
@@ -94,7 +109,12 @@ fn without_a_scope_column_every_category_gives_the_unscoped_verdict() {
     assert_eq!(v(&plain), (1, 0, 1, 1));
     assert!(!plain.ledger_scoped);
     assert_eq!(plain.category, "");
-    for c in [cat("MARKETING"), cat("UTILITY"), cat("AUTHENTICATION"), None] {
+    for c in [
+        cat("MARKETING"),
+        cat("UTILITY"),
+        cat("AUTHENTICATION"),
+        None,
+    ] {
         let r = run(audience, ledger, c, 365);
         assert_eq!(v(&r), (1, 0, 1, 1));
     }
@@ -112,22 +132,37 @@ fn a_scoped_opt_in_covers_only_its_scope() {
         ["missing", "covered", "missing", "missing"]
     );
     assert_eq!(
-        one("+12025550143,opt_in,2026-06-01,web,marketing|utility\n", 365),
+        one(
+            "+12025550143,opt_in,2026-06-01,web,marketing|utility\n",
+            365
+        ),
         ["covered", "covered", "missing", "missing"]
     );
 }
 
 #[test]
 fn empty_scope_and_all_cover_every_category() {
-    for scope in ["", "all", "ALL", " all ", "marketing|utility|authentication"] {
+    for scope in [
+        "",
+        "all",
+        "ALL",
+        " all ",
+        "marketing|utility|authentication",
+    ] {
         assert_eq!(
-            one(&format!("+12025550143,opt_in,2026-06-01,web,{scope}\n"), 365),
+            one(
+                &format!("+12025550143,opt_in,2026-06-01,web,{scope}\n"),
+                365
+            ),
             ["covered"; 4],
             "{scope:?}"
         );
     }
     // A short row without the scope field: all.
-    assert_eq!(one("+12025550143,opt_in,2026-06-01,web\n", 365), ["covered"; 4]);
+    assert_eq!(
+        one("+12025550143,opt_in,2026-06-01,web\n", 365),
+        ["covered"; 4]
+    );
 }
 
 #[test]
@@ -212,11 +247,17 @@ fn a_newer_scoped_opt_in_refreshes_only_its_scope() {
 fn the_max_age_boundary_is_exact_per_scope() {
     // as_of 2026-11-24T00:00:00Z, 30 days: cutoff 2026-10-25T00:00:00Z.
     assert_eq!(
-        one("+12025550143,opt_in,2026-10-25T00:00:00Z,web,marketing\n", 30),
+        one(
+            "+12025550143,opt_in,2026-10-25T00:00:00Z,web,marketing\n",
+            30
+        ),
         ["covered", "missing", "missing", "missing"]
     );
     assert_eq!(
-        one("+12025550143,opt_in,2026-10-24T23:59:59Z,web,marketing\n", 30),
+        one(
+            "+12025550143,opt_in,2026-10-24T23:59:59Z,web,marketing\n",
+            30
+        ),
         ["stale", "missing", "missing", "stale"]
     );
     // Exactly at the boundary for marketing, one second older for utility.
@@ -259,11 +300,18 @@ fn unknown_scopes_are_ledger_errors_with_line_numbers() {
     let ledger = format!(
         "{HEADER}+12025550143,opt_in,2026-06-01,web,promotions\n+12025550143,opt_in,2026-06-01,web,marketing|\n+12025550178,opt_in,2026-06-01,web,marketing\n"
     );
-    let c = run("phone\n+12025550143\n+12025550178\n", &ledger, cat("MARKETING"), 365);
+    let c = run(
+        "phone\n+12025550143\n+12025550178\n",
+        &ledger,
+        cat("MARKETING"),
+        365,
+    );
     assert_eq!(c.ledger_errors, 2);
     assert_eq!(c.ledger_error_samples[0].line, 2);
     assert!(
-        c.ledger_error_samples[0].reason.contains("unknown scope `promotions`"),
+        c.ledger_error_samples[0]
+            .reason
+            .contains("unknown scope `promotions`"),
         "{:?}",
         c.ledger_error_samples
     );
@@ -277,7 +325,11 @@ fn unknown_scopes_are_ledger_errors_with_line_numbers() {
         None,
         365,
     );
-    assert!(!c.ledger_error_samples[0].reason.contains("555 0178"), "{:?}", c.ledger_error_samples);
+    assert!(
+        !c.ledger_error_samples[0].reason.contains("555 0178"),
+        "{:?}",
+        c.ledger_error_samples
+    );
 }
 
 #[test]
@@ -331,19 +383,29 @@ fn country_rules_count_rows_by_exact_region() {
     // The US number is covered by consent but matched by the rule.
     assert_eq!(o.verdict(Some(14155550132)), Verdict::Covered);
     assert_eq!(
-        o.country_rules_of(14155550132).map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        o.country_rules_of(14155550132)
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>(),
         ["us-marketing"]
     );
     assert_eq!(o.country_rules_of(14165550132).count(), 0);
 
     let out = f.dir.path().join("uncovered.csv");
-    let n = o.write_uncovered(&f.a(), parse_region("US").unwrap(), &out).unwrap();
+    let n = o
+        .write_uncovered(&f.a(), parse_region("US").unwrap(), &out)
+        .unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(n, 7, "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "line,phone,e164,reason");
-    assert_eq!(lines[1], "2,+1 415 555 0132,+14155550132,country_rule:us-marketing");
-    assert_eq!(lines[2], "3,4155550132,+14155550132,country_rule:us-marketing");
+    assert_eq!(
+        lines[1],
+        "2,+1 415 555 0132,+14155550132,country_rule:us-marketing"
+    );
+    assert_eq!(
+        lines[2],
+        "3,4155550132,+14155550132,country_rule:us-marketing"
+    );
     assert_eq!(lines[3], "4,+1 416 555 0132,+14165550132,missing");
     assert_eq!(lines[7], "8,not a number,,invalid");
 }
@@ -354,7 +416,8 @@ fn without_a_category_the_uncovered_file_is_unchanged() {
     let f = Files::new("phone\n+1 415 555 0132\n+1 416 555 0132\n", &ledger);
     let o = compute(&f.a(), &f.l(), &params(365)).unwrap();
     let out = f.dir.path().join("u.csv");
-    o.write_uncovered(&f.a(), parse_region("US").unwrap(), &out).unwrap();
+    o.write_uncovered(&f.a(), parse_region("US").unwrap(), &out)
+        .unwrap();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         "line,phone,e164,reason\n3,+1 416 555 0132,+14165550132,missing\n"

@@ -20,7 +20,8 @@ struct Gate {
 
 impl Gate {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", self.stdout, self.stderr))
     }
     fn codes(&self) -> Vec<String> {
         self.json()["reasons"]
@@ -55,7 +56,12 @@ fn account(dir: &Path, send_log: Option<&str>, extra: &str) -> PathBuf {
     if let Some(text) = send_log {
         std::fs::write(demo.join("send_log.csv"), text).unwrap();
     }
-    let cfg = config(dir, "casa-verde", &demo, &format!("[reports]\ndir = \"reports\"\n{extra}"));
+    let cfg = config(
+        dir,
+        "casa-verde",
+        &demo,
+        &format!("[reports]\ndir = \"reports\"\n{extra}"),
+    );
     let (code, out, err) = run_at(&cfg, "2026-11-25T02:00:00Z", &["--quiet"]);
     assert_eq!(code, 0, "{out}{err}");
     cfg
@@ -79,8 +85,16 @@ fn files(dir: &Path, rows: &[&str], consent: &[(&str, &str)]) -> (String, String
 
 fn args<'a>(template: &'a str, a: &'a str, l: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec![
-        "--account", "casa-verde", "--template", template, "--format", "json", "--audience", a,
-        "--consent", l,
+        "--account",
+        "casa-verde",
+        "--template",
+        template,
+        "--format",
+        "json",
+        "--audience",
+        a,
+        "--consent",
+        l,
     ];
     v.extend_from_slice(extra);
     v
@@ -103,24 +117,36 @@ fn consent_is_required_for_the_templates_category() {
     assert_eq!(j["optin"]["scopes"][0]["scope"], "marketing");
     assert_eq!(j["optin"]["scopes"][0]["missing"], 2);
     // --category MARKETING adds to the template's category: both needed.
-    let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &["--category", "marketing"]));
+    let g = gate(
+        &cfg,
+        &args("pickup_slot_booked", &a, &l, &["--category", "marketing"]),
+    );
     assert_eq!(g.code, 1, "{}", g.stdout);
     let j = g.json();
     assert_eq!(j["optin"]["category"], "MARKETING|UTILITY");
     assert_eq!(j["optin"]["covered"], 0);
     assert!(g.codes().contains(&"optin_below_minimum".to_owned()));
     assert!(
-        j["warnings"][0].as_str().unwrap().contains("--category MARKETING differs from the templates' category UTILITY"),
+        j["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("--category MARKETING differs from the templates' category UTILITY"),
         "{j}"
     );
     // A MARKETING template: utility consent does not cover, and US numbers
     // do not receive marketing templates.
-    let g = gate(&cfg, &args("wine_cheese_weekend", &a, &l, &["--fail-on", "critical"]));
+    let g = gate(
+        &cfg,
+        &args("wine_cheese_weekend", &a, &l, &["--fail-on", "critical"]),
+    );
     assert_eq!(g.code, 1);
     let j = g.json();
     assert_eq!(j["optin"]["category"], "MARKETING");
     let codes = g.codes();
-    assert!(codes.contains(&"optin_below_minimum".to_owned()), "{codes:?}");
+    assert!(
+        codes.contains(&"optin_below_minimum".to_owned()),
+        "{codes:?}"
+    );
     assert!(codes.contains(&"country_rule".to_owned()), "{codes:?}");
     assert_eq!(j["country_rules"][0]["id"], "us-marketing");
     assert_eq!(j["country_rules"][0]["rows"], 2);
@@ -136,11 +162,25 @@ fn country_rules_refuse_warn_or_are_off_by_config_and_list_rows() {
     let (a, l) = files(d.path(), &rows, &both);
     let out = d.path().join("drop.csv");
     let o = out.display().to_string();
-    let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &["--category", "MARKETING", "--uncovered", &o]));
+    let g = gate(
+        &cfg,
+        &args(
+            "pickup_slot_booked",
+            &a,
+            &l,
+            &["--category", "MARKETING", "--uncovered", &o],
+        ),
+    );
     assert_eq!(g.code, 1, "{}", g.stdout);
     assert_eq!(g.codes(), ["country_rule"]);
     let j = g.json();
-    assert!(j["reasons"][0]["message"].as_str().unwrap().contains("2 audience rows in US"), "{j}");
+    assert!(
+        j["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 audience rows in US"),
+        "{j}"
+    );
     assert_eq!(j["uncovered"]["rows"], 2);
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -148,24 +188,52 @@ fn country_rules_refuse_warn_or_are_off_by_config_and_list_rows() {
     );
     // [gate] country_rules = "warn": passes with a warning.
     let d2 = tempfile::tempdir().unwrap();
-    let cfg = account(d2.path(), Some(LOG_HEADER), "[gate]\ncountry_rules = \"warn\"\n");
-    let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &["--category", "MARKETING"]));
+    let cfg = account(
+        d2.path(),
+        Some(LOG_HEADER),
+        "[gate]\ncountry_rules = \"warn\"\n",
+    );
+    let g = gate(
+        &cfg,
+        &args("pickup_slot_booked", &a, &l, &["--category", "MARKETING"]),
+    );
     assert_eq!(g.code, 0, "{}", g.stdout);
     let j = g.json();
     assert_eq!(j["country_rules"][0]["action"], "warn");
-    assert!(j["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("country rule us-marketing: 2 audience rows")), "{j}");
+    assert!(
+        j["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("country rule us-marketing: 2 audience rows")),
+        "{j}"
+    );
     // Per rule: off.
     let d3 = tempfile::tempdir().unwrap();
-    let cfg = account(d3.path(), Some(LOG_HEADER), "[gate]\ncountry_rule_actions = { \"us-marketing\" = \"off\" }\n");
-    let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &["--category", "MARKETING"]));
+    let cfg = account(
+        d3.path(),
+        Some(LOG_HEADER),
+        "[gate]\ncountry_rule_actions = { \"us-marketing\" = \"off\" }\n",
+    );
+    let g = gate(
+        &cfg,
+        &args("pickup_slot_booked", &a, &l, &["--category", "MARKETING"]),
+    );
     assert_eq!(g.code, 0, "{}", g.stdout);
     assert_eq!(g.json()["country_rules"], Value::Null);
     // An unknown rule id in the config: cannot decide.
     let d4 = tempfile::tempdir().unwrap();
-    let cfg = account(d4.path(), Some(LOG_HEADER), "[gate]\ncountry_rule_actions = { \"us-marketting\" = \"off\" }\n");
+    let cfg = account(
+        d4.path(),
+        Some(LOG_HEADER),
+        "[gate]\ncountry_rule_actions = { \"us-marketting\" = \"off\" }\n",
+    );
     let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &[]));
     assert_eq!(g.code, 2, "{}", g.stdout);
-    assert!(g.stderr.contains("unknown country rule `us-marketting`"), "{}", g.stderr);
+    assert!(
+        g.stderr.contains("unknown country rule `us-marketting`"),
+        "{}",
+        g.stderr
+    );
 }
 
 #[test]
@@ -176,7 +244,11 @@ fn error_130497_in_the_send_log_restricts_that_country_for_every_category() {
     );
     let cfg = account(d.path(), Some(&log), "");
     let br = "+55 11 96123-9999";
-    let (a, l) = files(d.path(), &[US[0], br], &[(US[0], ""), ("+5511961239999", "")]);
+    let (a, l) = files(
+        d.path(),
+        &[US[0], br],
+        &[(US[0], ""), ("+5511961239999", "")],
+    );
     let g = gate(&cfg, &args("pickup_slot_booked", &a, &l, &[]));
     assert_eq!(g.code, 1, "{}", g.stdout);
     assert_eq!(g.codes(), ["country_rule"]);
@@ -199,13 +271,22 @@ fn the_messaging_limit_headroom_refuses_with_the_numbers_and_days() {
     // or older, which do not count); the lowest tier of the demo is TIER_1K.
     let mut log = String::from(LOG_HEADER);
     for i in 0..990 {
-        log.push_str(&format!("2026-11-24T12:00:00Z,109283746501928,+1415{:07},sent,\n", 2_000_000 + i));
-        log.push_str(&format!("2026-11-24T12:00:05Z,109283746501928,1415{:07},delivered,\n", 2_000_000 + i));
+        log.push_str(&format!(
+            "2026-11-24T12:00:00Z,109283746501928,+1415{:07},sent,\n",
+            2_000_000 + i
+        ));
+        log.push_str(&format!(
+            "2026-11-24T12:00:05Z,109283746501928,1415{:07},delivered,\n",
+            2_000_000 + i
+        ));
     }
     log.push_str("2026-11-24T12:00:00Z,109283746501928,+12125550100,failed,131049\n");
     log.push_str("2026-11-23T12:00:00Z,109283746501928,+12125550101,sent,\n");
     let cfg = account(d.path(), Some(&log), "");
-    let rows: Vec<String> = (0..25).map(|i| format!("+1212555{:04}", 200 + i)).chain(["+14152000000".to_owned()]).collect();
+    let rows: Vec<String> = (0..25)
+        .map(|i| format!("+1212555{:04}", 200 + i))
+        .chain(["+14152000000".to_owned()])
+        .collect();
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
     let consent: Vec<(&str, &str)> = refs.iter().map(|r| (*r, "")).collect();
     let (a, l) = files(d.path(), &refs, &consent);
@@ -223,7 +304,10 @@ fn the_messaging_limit_headroom_refuses_with_the_numbers_and_days() {
     assert_eq!(h["days"], 2);
     let m = j["reasons"][0]["message"].as_str().unwrap();
     assert!(m.contains("needs 25 new unique recipients"), "{m}");
-    assert!(m.contains("has 10 left (990 already contacted in the last 24 h)"), "{m}");
+    assert!(
+        m.contains("has 10 left (990 already contacted in the last 24 h)"),
+        "{m}"
+    );
     assert!(m.contains("needs 2 days"), "{m}");
     // Ten fit.
     let (a, l) = files(d.path(), &refs[..10], &consent[..10]);
@@ -237,7 +321,9 @@ fn a_send_log_without_recipients_counts_zero_used_with_a_warning() {
     let d = tempfile::tempdir().unwrap();
     let cfg = account(
         d.path(),
-        Some("timestamp,phone_number_id,status,error_code\n2026-11-24T12:00:00Z,109283746501928,sent,\n"),
+        Some(
+            "timestamp,phone_number_id,status,error_code\n2026-11-24T12:00:00Z,109283746501928,sent,\n",
+        ),
         "",
     );
     let (a, l) = files(d.path(), &US, &[(US[0], ""), (US[1], "")]);
@@ -246,10 +332,21 @@ fn a_send_log_without_recipients_counts_zero_used_with_a_warning() {
     let j = g.json();
     assert_eq!(j["headroom"]["used"], 0);
     assert_eq!(j["headroom"]["needed"], 2);
-    assert!(j["warnings"][0].as_str().unwrap().contains("has no recipient column"), "{j}");
+    assert!(
+        j["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("has no recipient column"),
+        "{j}"
+    );
     let mut t = args("pickup_slot_booked", &a, &l, &[]);
     t.retain(|x| *x != "--format" && *x != "json");
     let g = gate(&cfg, &t);
-    assert!(g.stdout.contains("messaging limit TIER_1K (1000/24 h): 0 used, 1000 left, 2 needed, 1 day"), "{}", g.stdout);
+    assert!(
+        g.stdout
+            .contains("messaging limit TIER_1K (1000/24 h): 0 used, 1000 left, 2 needed, 1 day"),
+        "{}",
+        g.stdout
+    );
     assert!(g.stdout.contains("! the send log"), "{}", g.stdout);
 }

@@ -381,7 +381,13 @@ not json
 }
 
 /// Names of the send log's recipient column, in order of preference.
-pub const RECIPIENT_COLUMNS: [&str; 5] = ["recipient", "recipient_id", "to", "wa_id", "recipient_phone"];
+pub const RECIPIENT_COLUMNS: [&str; 5] = [
+    "recipient",
+    "recipient_id",
+    "to",
+    "wa_id",
+    "recipient_phone",
+];
 
 /// Error 130497: business account restricted from messaging users in this
 /// country.
@@ -431,46 +437,47 @@ pub fn read_recipients(
     let mut norm = PhoneNormalizer::new(region);
     let mut plus = Vec::with_capacity(24);
     let mut out = RecipientRead::default();
-    let mut take = |out: &mut RecipientRead, ts: &str, recipient: &str, status: &str, code: &str| {
-        let recipient = recipient.trim();
-        if recipient.is_empty() {
-            return;
-        }
-        let code = code.trim();
-        let code: Option<i64> = if code.is_empty() || code == "0" {
-            None
-        } else {
-            Some(code.parse().unwrap_or(-1))
-        };
-        let failed = code.is_some() || status.trim().eq_ignore_ascii_case("failed");
-        let in_window = || parse_time(ts).is_some_and(|t| (from..=to).contains(&t));
-        if !(code == Some(COUNTRY_RESTRICTED) || (!failed && in_window())) {
-            return;
-        }
-        let digits_only = recipient.bytes().all(|b| b.is_ascii_digit());
-        let number = if digits_only {
-            plus.clear();
-            plus.push(b'+');
-            plus.extend_from_slice(recipient.as_bytes());
-            norm.normalize(&plus).or_else(|| norm.normalize(recipient.as_bytes()))
-        } else {
-            norm.normalize(recipient.as_bytes())
-        };
-        let Some(n) = number else {
-            out.invalid_recipients += 1;
-            return;
-        };
-        if code == Some(COUNTRY_RESTRICTED) {
-            if let Some(r) = crate::collect::consent::region::region_of(n) {
-                *out
-                    .restricted
-                    .entry(r.as_region_str().as_str().to_owned())
-                    .or_default() += 1;
+    let mut take =
+        |out: &mut RecipientRead, ts: &str, recipient: &str, status: &str, code: &str| {
+            let recipient = recipient.trim();
+            if recipient.is_empty() {
+                return;
             }
-        } else {
-            out.contacted.insert(n);
-        }
-    };
+            let code = code.trim();
+            let code: Option<i64> = if code.is_empty() || code == "0" {
+                None
+            } else {
+                Some(code.parse().unwrap_or(-1))
+            };
+            let failed = code.is_some() || status.trim().eq_ignore_ascii_case("failed");
+            let in_window = || parse_time(ts).is_some_and(|t| (from..=to).contains(&t));
+            if !(code == Some(COUNTRY_RESTRICTED) || (!failed && in_window())) {
+                return;
+            }
+            let digits_only = recipient.bytes().all(|b| b.is_ascii_digit());
+            let number = if digits_only {
+                plus.clear();
+                plus.push(b'+');
+                plus.extend_from_slice(recipient.as_bytes());
+                norm.normalize(&plus)
+                    .or_else(|| norm.normalize(recipient.as_bytes()))
+            } else {
+                norm.normalize(recipient.as_bytes())
+            };
+            let Some(n) = number else {
+                out.invalid_recipients += 1;
+                return;
+            };
+            if code == Some(COUNTRY_RESTRICTED) {
+                if let Some(r) = crate::collect::consent::region::region_of(n) {
+                    *out.restricted
+                        .entry(r.as_region_str().as_str().to_owned())
+                        .or_default() += 1;
+                }
+            } else {
+                out.contacted.insert(n);
+            }
+        };
     if jsonl {
         for line in reader.split(b'\n') {
             let raw = line.map_err(io)?;
@@ -536,7 +543,11 @@ pub fn read_recipients(
             }
             // Bad rows are counted and named by `read_send_log`; here they
             // are skipped.
-            Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) => {}
             Err(_) => break,
         }
     }
@@ -584,7 +595,12 @@ mod recipient_tests {
 
     #[test]
     fn a_log_without_recipients_says_so() {
-        let r = read("log.csv", "timestamp,phone_number_id,status\n1795989600,1,sent\n", 0, i64::MAX);
+        let r = read(
+            "log.csv",
+            "timestamp,phone_number_id,status\n1795989600,1,sent\n",
+            0,
+            i64::MAX,
+        );
         assert!(r.column.is_none());
         assert!(r.contacted.is_empty());
     }

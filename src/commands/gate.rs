@@ -138,7 +138,10 @@ pub fn render_text(o: &GateOutput) -> String {
                 h.days.unwrap_or(1),
                 if h.days == Some(1) { "" } else { "s" }
             ),
-            _ => format!("messaging limit {} (unlimited), {} needed", h.tier, h.needed),
+            _ => format!(
+                "messaging limit {} (unlimited), {} needed",
+                h.tier, h.needed
+            ),
         });
     }
     if !checked.is_empty() {

@@ -133,10 +133,19 @@ fn region(code: &str) -> Result<Region, String> {
     crate::collect::consent::phone::parse_region(code)
 }
 
-fn date(path: &str, id: &str, field: &str, v: Option<&str>) -> Result<Option<NaiveDate>, RulePackError> {
+fn date(
+    path: &str,
+    id: &str,
+    field: &str,
+    v: Option<&str>,
+) -> Result<Option<NaiveDate>, RulePackError> {
     v.map(|s| {
         NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
-            invalid(path, id, format!("`{field}`: `{s}` is not a date (YYYY-MM-DD)"))
+            invalid(
+                path,
+                id,
+                format!("`{field}`: `{s}` is not a date (YYYY-MM-DD)"),
+            )
         })
     })
     .transpose()
@@ -250,14 +259,19 @@ fn validate(path: &str, d: RuleDef) -> Result<CountryRule, RulePackError> {
     }
     let mut categories = Scopes::NONE;
     for c in &d.categories {
-        let s = Scopes::parse_category(c).map_err(|m| invalid(path, &id, format!("`categories`: {m}")))?;
+        let s = Scopes::parse_category(c)
+            .map_err(|m| invalid(path, &id, format!("`categories`: {m}")))?;
         categories = categories.union(s);
     }
     let since = date(path, &id, "since", d.since.as_deref())?;
     let until = date(path, &id, "until", d.until.as_deref())?;
     if let (Some(s), Some(u)) = (since, until) {
         if u <= s {
-            return Err(invalid(path, &id, format!("`until` {u} is not after `since` {s}")));
+            return Err(invalid(
+                path,
+                &id,
+                format!("`until` {u} is not after `since` {s}"),
+            ));
         }
     }
     for (field, v) in [
@@ -350,8 +364,17 @@ remediation = "r"
         for (edit, want) in [
             (OK.replace("\"BR\"", "\"XX\""), "region `XX`"),
             (OK.replace("MARKETING", "PROMO"), "`categories`: `PROMO`"),
-            (OK.replace("\"warn\"", "\"block\""), "unknown variant `block`"),
-            (OK.replace("remediation = \"r\"", "remediation = \"r\"\nsince = \"April\""), "`since`: `April` is not a date"),
+            (
+                OK.replace("\"warn\"", "\"block\""),
+                "unknown variant `block`",
+            ),
+            (
+                OK.replace(
+                    "remediation = \"r\"",
+                    "remediation = \"r\"\nsince = \"April\"",
+                ),
+                "`since`: `April` is not a date",
+            ),
             (OK.replace("title", "titel"), "unknown field `titel`"),
             (format!("{OK}{OK}"), "duplicate id"),
         ] {

@@ -38,10 +38,10 @@ use rlibphonenumber::Region;
 use thiserror::Error;
 
 use crate::rulepack::countries::CountryRule;
-use crate::snapshot::optin::{Coverage, CountryRuleCount, RowIssue, ScopeCoverage};
-use scope::{SCOPES, Scopes};
+use crate::snapshot::optin::{CountryRuleCount, Coverage, RowIssue, ScopeCoverage};
 use csvread::{CsvFile, RowSink};
 use phone::{Candidate, PhoneNormalizer, Unchecked};
+use scope::{SCOPES, Scopes};
 use table::NumberTable;
 use timestamp::{MICROS_PER_DAY, Micros};
 

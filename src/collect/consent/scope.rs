@@ -81,7 +81,10 @@ impl Scopes {
                 return Err(if p.is_empty() {
                     format!(
                         "empty scope in `{}` (expected marketing, utility, authentication or all, separated by |)",
-                        String::from_utf8_lossy(raw).chars().take(60).collect::<String>()
+                        String::from_utf8_lossy(raw)
+                            .chars()
+                            .take(60)
+                            .collect::<String>()
                     )
                 } else {
                     format!(
@@ -171,7 +174,10 @@ mod tests {
     #[test]
     fn combined_verdicts() {
         use Verdict::*;
-        assert_eq!(combine([Covered, Missing, Stale], Scopes::MARKETING), Covered);
+        assert_eq!(
+            combine([Covered, Missing, Stale], Scopes::MARKETING),
+            Covered
+        );
         assert_eq!(combine([Covered, Missing, Stale], Scopes::ALL), Stale);
         assert_eq!(combine([Missing, Revoked, Stale], Scopes::ALL), Revoked);
         assert_eq!(combine([Missing, Covered, Covered], Scopes::ALL), Missing);
