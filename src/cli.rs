@@ -236,11 +236,21 @@ pub struct GateArgs {
     /// Refuse a template with a finding at or above this severity [default: [gate] fail_on, else high].
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     pub fail_on: Option<Severity>,
+    /// Template category of the campaign (MARKETING, UTILITY, AUTHENTICATION): consent must cover it. Added to the named templates' categories; it never loosens them.
+    #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+    pub category: Option<crate::collect::consent::scope::Scopes>,
+    /// Write the audience rows that are not covered, or that a country rule matches (line, phone, E.164, reason), to this CSV.
+    #[arg(long, value_name = "OUT.csv", requires = "audience")]
+    pub uncovered: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = GateFormat::Text)]
     pub format: GateFormat,
     /// Configuration file.
     #[arg(short, long, default_value = "config.toml")]
     pub config: PathBuf,
+}
+
+fn parse_category(s: &str) -> Result<crate::collect::consent::scope::Scopes, String> {
+    crate::collect::consent::scope::Scopes::parse_category(s)
 }
 
 fn parse_template(s: &str) -> Result<crate::gate::TemplateSpec, String> {
@@ -307,6 +317,12 @@ pub struct OptinArgs {
     /// Exit 1 when coverage is below this share (e.g. 0.99).
     #[arg(long, value_name = "SHARE")]
     pub fail_below: Option<f64>,
+    /// Template category of the campaign (MARKETING, UTILITY, AUTHENTICATION): only consent whose scope covers it counts, and the country rules for it are counted.
+    #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+    pub category: Option<crate::collect::consent::scope::Scopes>,
+    /// Send log (CSV or JSONL with a recipient column): countries with error 130497 become country rules.
+    #[arg(long, value_name = "FILE")]
+    pub send_log: Option<PathBuf>,
     /// Config file for the [optin] defaults [default: ./config.toml when present].
     #[arg(short, long)]
     pub config: Option<PathBuf>,

@@ -1024,6 +1024,24 @@ pub struct GateConfig {
     /// Refuse an audience whose opt-in coverage is below this share.
     #[serde(default = "default_min_coverage")]
     pub min_coverage: f64,
+    /// What every country rule does with the audience rows it matches
+    /// (`refuse` or `warn`); unset: each rule's own `action` (rules learned
+    /// from error 130497 in the send log: `refuse`).
+    #[serde(default)]
+    pub country_rules: Option<CountryRuleSetting>,
+    /// Per country rule id: `refuse`, `warn` or `off` (wins over
+    /// `country_rules`).
+    #[serde(default)]
+    pub country_rule_actions: BTreeMap<String, CountryRuleSetting>,
+}
+
+/// What the gate does with a country rule's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CountryRuleSetting {
+    Refuse,
+    Warn,
+    Off,
 }
 
 impl Default for GateConfig {
@@ -1032,6 +1050,8 @@ impl Default for GateConfig {
             max_snapshot_age: default_max_age(),
             fail_on: default_gate_fail_on(),
             min_coverage: default_min_coverage(),
+            country_rules: None,
+            country_rule_actions: BTreeMap::new(),
         }
     }
 }

@@ -12,8 +12,16 @@
 //! Refusal reasons: a named template missing, not APPROVED (PAUSED and
 //! DISABLED named as such), or with an unsuppressed finding at or above
 //! `fail_on`; the account temporarily blocked or locked; any BLOCKED health
-//! status; opt-in coverage of the audience below `min_coverage`; no recent
-//! data.
+//! status; opt-in coverage of the audience below `min_coverage`; audience
+//! rows a country rule refuses; an audience larger than the messaging-limit
+//! headroom; no recent data.
+//!
+//! Consent is checked for the campaign's categories: those of the named
+//! templates (a template without a known category counts as every
+//! category), plus `--category`. An explicit category never loosens the
+//! requirement — it is added to the templates' categories, so the stricter
+//! reading always wins (a MARKETING template with `--category UTILITY`
+//! needs marketing *and* utility consent), and the output says so.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -22,10 +30,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::checks::{Finding, Severity, SubjectKind};
-use crate::config::Config;
+use crate::collect::consent::scope::Scopes;
+use crate::config::{Config, CountryRuleSetting};
 use crate::report::{AccountReport, AccountStatus, Inventory, Report, history};
 use crate::risk::Stage;
 use crate::rulepack::RulePack;
+use crate::rulepack::countries::{CountryAction, CountryRule, CountryRules};
+use crate::snapshot::optin::{CountryRuleCount, ScopeCoverage};
 use crate::suppress::Suppressions;
 
 /// `NAME` or `NAME:LANG` from `--template`.
@@ -74,6 +85,11 @@ pub struct GateRequest {
     pub audience: Option<(PathBuf, PathBuf)>,
     pub min_coverage: f64,
     pub fail_on: Severity,
+    /// `--category`: added to the templates' categories.
+    pub category: Option<Scopes>,
+    /// `--uncovered`: write the audience rows that are not covered or that
+    /// a country rule matches.
+    pub uncovered: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,7 +104,8 @@ pub enum Decision {
 pub struct Reason {
     /// `template_missing`, `template_not_approved`, `template_paused`,
     /// `template_disabled`, `template_finding`, `account_temporary_block`,
-    /// `account_locked`, `health_blocked`, `optin_below_minimum`, `no_recent_data`.
+    /// `account_locked`, `health_blocked`, `optin_below_minimum`,
+    /// `country_rule`, `messaging_limit_exceeded`, `no_recent_data`.
     pub code: &'static str,
     /// What it is about: `template order_update (en_US)`, `account casa-verde`.
     pub subject: String,
@@ -112,24 +129,47 @@ pub struct OptinSummary {
     /// `covered / unique`.
     pub coverage: f64,
     pub min_coverage: f64,
+    /// The categories consent was required for (`MARKETING|UTILITY`); empty:
+    /// every scope (no category known).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub category: String,
+    /// Whether the ledger has a `scope` column.
+    pub ledger_scoped: bool,
+    /// Coverage per consent scope.
+    pub scopes: Vec<ScopeCoverage>,
 }
 
-/// Opt-in coverage of `audience` against the `consent` ledger at `now`, by
-/// the same engine and semantics as `wabaguard optin` and `run`.
-///
-/// When the account configures an audience with the same file, its region,
-/// maximum opt-in age and phone column apply; otherwise the `[optin]`
-/// defaults. Any read error is returned: the gate exits 2 rather than pass an
-/// unchecked audience.
-pub fn optin_coverage(
+/// The messaging-limit headroom of the portfolio against the audience.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headroom {
+    /// The tier used (`TIER_1K`), the lowest of the account's numbers.
+    pub tier: String,
+    /// Unique users per rolling 24 h; `None`: unlimited.
+    pub limit: Option<u64>,
+    /// Unique users already contacted in the last 24 h (send log).
+    pub used: u64,
+    /// `limit − used` (`None`: unlimited).
+    pub headroom: Option<u64>,
+    /// Audience unique valid recipients not already contacted in the window.
+    pub needed: u64,
+    /// Audience recipients already contacted in the window (they use no
+    /// new headroom).
+    pub already_contacted: u64,
+    /// Days (rolling 24 h windows) the campaign needs at this tier,
+    /// counting today's used part: `ceil((used + needed) / limit)`.
+    pub days: Option<u64>,
+}
+
+/// The opt-in parameters of `audience`: when the account configures an
+/// audience with the same file, its region, maximum opt-in age and phone
+/// column apply; otherwise the `[optin]` defaults.
+fn audience_params(
     cfg: &Config,
     account: &str,
     audience: &Path,
-    consent: &Path,
     now: DateTime<Utc>,
-    min_coverage: f64,
-) -> Result<OptinSummary, String> {
-    use crate::collect::consent::{OptinParams, compute, phone};
+) -> Result<crate::collect::consent::OptinParams, String> {
+    use crate::collect::consent::{OptinParams, phone};
     let same_file = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
@@ -147,7 +187,7 @@ pub fn optin_coverage(
         .and_then(|a| a.region.as_deref())
         .unwrap_or(&cfg.optin.region);
     let region = phone::parse_region(region_code).map_err(|m| format!("opt-in region: {m}"))?;
-    let params = OptinParams {
+    Ok(OptinParams {
         region,
         as_of: now.timestamp() * 1_000_000,
         max_age_days: configured
@@ -155,11 +195,26 @@ pub fn optin_coverage(
             .unwrap_or(cfg.optin.max_age_days),
         phone_column: configured.and_then(|a| a.phone_column.clone()),
         threads: 0,
-    };
-    let c = compute(audience, consent, &params)
-        .map_err(|e| e.to_string())?
-        .coverage;
-    Ok(OptinSummary {
+    })
+}
+
+/// Opt-in coverage of `audience` against the `consent` ledger at `now`, by
+/// the same engine and semantics as `wabaguard optin` and `run`, for the
+/// campaign's categories and country rules. Any read error is returned: the
+/// gate exits 2 rather than pass an unchecked audience.
+pub fn optin_coverage(
+    cfg: &Config,
+    account: &str,
+    (audience, consent): (&Path, &Path),
+    now: DateTime<Utc>,
+    min_coverage: f64,
+    campaign: &crate::collect::consent::Campaign,
+) -> Result<(OptinSummary, crate::collect::consent::Outcome), String> {
+    let params = audience_params(cfg, account, audience, now)?;
+    let outcome = crate::collect::consent::compute_campaign(audience, consent, &params, campaign)
+        .map_err(|e| e.to_string())?;
+    let c = &outcome.coverage;
+    let summary = OptinSummary {
         audience: audience.display().to_string(),
         consent: consent.display().to_string(),
         total: c.total,
@@ -171,7 +226,302 @@ pub fn optin_coverage(
         invalid: c.invalid,
         coverage: c.coverage,
         min_coverage,
+        category: c.category.clone(),
+        ledger_scoped: c.ledger_scoped,
+        scopes: c.scopes.clone(),
+    };
+    Ok((summary, outcome))
+}
+
+/// The messaging limit of a tier: `Some(None)` unlimited, `None` unknown.
+pub fn tier_limit(tier: &str) -> Option<Option<u64>> {
+    Some(match tier.trim().to_ascii_uppercase().as_str() {
+        "TIER_50" => Some(50),
+        "TIER_250" => Some(250),
+        "TIER_1K" => Some(1_000),
+        "TIER_2K" => Some(2_000),
+        "TIER_10K" => Some(10_000),
+        "TIER_100K" => Some(100_000),
+        "TIER_UNLIMITED" | "UNLIMITED" => None,
+        _ => return None,
     })
+}
+
+/// The categories consent is required for: the named templates' (a found
+/// template without a known category: every category) plus `--category`.
+/// Adds a warning when the flag widens what the templates need.
+fn campaign_categories(
+    a: &AccountReport,
+    req: &GateRequest,
+    warnings: &mut Vec<String>,
+) -> Option<Scopes> {
+    let empty = Inventory::default();
+    let inv = a.inventory.as_ref().unwrap_or(&empty);
+    let mut from_templates: Option<Scopes> = None;
+    for spec in &req.templates {
+        for t in inv.templates.iter().filter(|t| {
+            t.name == spec.name && spec.language.as_ref().is_none_or(|l| *l == t.language)
+        }) {
+            let cat = t
+                .category
+                .as_deref()
+                .and_then(|c| Scopes::parse_category(c).ok())
+                .unwrap_or(Scopes::ALL);
+            from_templates = Some(from_templates.unwrap_or(Scopes::NONE).union(cat));
+        }
+    }
+    match (from_templates, req.category) {
+        (t, None) => t,
+        (None, Some(c)) => Some(c),
+        (Some(t), Some(c)) => {
+            let both = t.union(c);
+            if both != t {
+                warnings.push(format!(
+                    "--category {} differs from the templates' category {}: consent is required for both ({})",
+                    c.category_names(),
+                    t.category_names(),
+                    both.category_names()
+                ));
+            }
+            Some(both)
+        }
+    }
+}
+
+/// The gate's action for a rule: `[gate] country_rule_actions` for its id,
+/// else `[gate] country_rules`, else the rule's own; `None` = off.
+fn rule_action(cfg: &Config, rule: &CountryRule) -> Option<CountryAction> {
+    let setting = cfg
+        .gate
+        .country_rule_actions
+        .get(&rule.id)
+        .or(cfg.gate.country_rules.as_ref());
+    match setting {
+        Some(CountryRuleSetting::Refuse) => Some(CountryAction::Refuse),
+        Some(CountryRuleSetting::Warn) => Some(CountryAction::Warn),
+        Some(CountryRuleSetting::Off) => None,
+        None => Some(rule.action),
+    }
+}
+
+/// Checks the audience: consent for the categories, country rules (packs
+/// and 130497 in the send log), messaging-limit headroom; writes
+/// `--uncovered`.
+fn judge_audience(
+    cfg: &Config,
+    out: &mut GateOutput,
+    a: &AccountReport,
+    req: &GateRequest,
+    (audience, consent): (&Path, &Path),
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let categories = campaign_categories(a, req, &mut out.warnings);
+    let extra: Vec<PathBuf> = cfg
+        .rules
+        .extra_dirs
+        .iter()
+        .map(|d| cfg.resolve(d))
+        .collect();
+    let pack = CountryRules::load(&extra).map_err(|e| e.to_string())?;
+    for id in cfg.gate.country_rule_actions.keys() {
+        if pack.get(id).is_none() && !id.starts_with("send-log-130497-") {
+            return Err(format!(
+                "{}: [gate] country_rule_actions: unknown country rule `{id}` (rules: {})",
+                cfg.path.display(),
+                pack.rules
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let today = now.date_naive();
+    let mut rules: Vec<CountryRule> = pack
+        .rules
+        .into_iter()
+        .filter(|r| r.in_force(today) && categories.is_some_and(|c| c.intersects(r.categories)))
+        .collect();
+    // The send log: recipients of the last 24 h and 130497 countries.
+    let params = audience_params(cfg, &req.account, audience, now)?;
+    let log = cfg
+        .account(&req.account)
+        .and_then(|acc| acc.send_log.as_ref())
+        .map(|p| cfg.resolve(p));
+    let recipients = match &log {
+        Some(p) => Some(
+            crate::collect::send_log::read_recipients(
+                p,
+                params.region,
+                now.timestamp() - 86_400,
+                now.timestamp(),
+            )
+            .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    if let Some(r) = &recipients {
+        for (code, failures) in &r.restricted {
+            if let Ok(region) = crate::collect::consent::phone::parse_region(code) {
+                rules.push(crate::rulepack::countries::learned_130497(
+                    region,
+                    *failures,
+                    CountryAction::Refuse,
+                ));
+            }
+        }
+    }
+    let actions: Vec<Option<CountryAction>> = rules.iter().map(|r| rule_action(cfg, r)).collect();
+    let rules: Vec<CountryRule> = rules
+        .into_iter()
+        .zip(&actions)
+        .filter(|(_, a)| a.is_some())
+        .map(|(mut r, a)| {
+            if let Some(a) = a {
+                r.action = *a;
+            }
+            r
+        })
+        .collect();
+    let campaign = crate::collect::consent::Campaign {
+        categories,
+        country_rules: rules,
+    };
+    let (summary, outcome) = optin_coverage(
+        cfg,
+        &req.account,
+        (audience, consent),
+        now,
+        req.min_coverage,
+        &campaign,
+    )?;
+    out.country_rules = outcome.coverage.country_rules.clone();
+    for c in &out.country_rules {
+        if c.rows == 0 {
+            continue;
+        }
+        let message = format!(
+            "country rule {}: {} audience row{} in {} ({}) — {}",
+            c.id,
+            c.rows,
+            if c.rows == 1 { "" } else { "s" },
+            c.countries.join(", "),
+            c.categories,
+            c.title
+        );
+        if c.action == "refuse" {
+            out.reasons.push(Reason {
+                code: "country_rule",
+                subject: format!("country rule {}", c.id),
+                message,
+            });
+        } else {
+            out.warnings.push(message);
+        }
+    }
+    let o = &summary;
+    if o.coverage < req.min_coverage {
+        out.reasons.push(Reason {
+            code: "optin_below_minimum",
+            subject: format!("audience {}", o.audience),
+            message: format!(
+                "opt-in coverage {:.2}%{} is below the minimum {:.2}% ({} of {} numbers covered; {} stale, {} revoked, {} missing)",
+                o.coverage * 100.0,
+                if o.category.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", o.category)
+                },
+                req.min_coverage * 100.0,
+                o.covered,
+                o.unique,
+                o.stale,
+                o.revoked,
+                o.missing
+            ),
+        });
+    }
+    // Messaging-limit headroom.
+    let (used, already) = match &recipients {
+        Some(r) if r.column.is_some() => (
+            r.contacted.len() as u64,
+            r.contacted.iter().filter(|&&n| outcome.contains(n)).count() as u64,
+        ),
+        Some(_) => {
+            out.warnings.push(format!(
+                "the send log {} has no recipient column ({}): the unique users contacted in the last 24 h are unknown, counted as 0",
+                log.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                crate::collect::send_log::RECIPIENT_COLUMNS.join(", ")
+            ));
+            (0, 0)
+        }
+        None => {
+            out.warnings.push(
+                "no send_log configured for the account: the unique users contacted in the last 24 h are unknown, counted as 0".into(),
+            );
+            (0, 0)
+        }
+    };
+    let tiers: Vec<(&str, Option<u64>)> = a
+        .numbers
+        .iter()
+        .filter_map(|n| n.messaging_limit.as_deref())
+        .filter_map(|t| tier_limit(t).map(|l| (t, l)))
+        .collect();
+    let lowest = tiers
+        .iter()
+        .min_by_key(|(_, l)| l.unwrap_or(u64::MAX))
+        .copied();
+    match lowest {
+        None => out.warnings.push(
+            "no messaging limit is known for the account's numbers (whatsapp_business_manager_messaging_limit / messaging_limit_tier): headroom not checked".into(),
+        ),
+        Some((tier, limit)) => {
+            let needed = o.unique.saturating_sub(already);
+            let headroom = limit.map(|l| l.saturating_sub(used));
+            let days = limit.filter(|&l| l > 0).map(|l| (used + needed).div_ceil(l).max(1));
+            let h = Headroom {
+                tier: tier.to_ascii_uppercase(),
+                limit,
+                used,
+                headroom,
+                needed,
+                already_contacted: already,
+                days,
+            };
+            if let (Some(l), Some(room), Some(d)) = (limit, headroom, days) {
+                if needed > room {
+                    out.reasons.push(Reason {
+                        code: "messaging_limit_exceeded",
+                        subject: format!("account {}", a.name),
+                        message: format!(
+                            "the audience needs {needed} new unique recipients, but the messaging limit {} ({l} unique users per rolling 24 h) has {room} left ({used} already contacted in the last 24 h): at this tier the campaign needs {d} days",
+                            h.tier
+                        ),
+                    });
+                }
+            }
+            out.headroom = Some(h);
+        }
+    }
+    if let Some(path) = &req.uncovered {
+        let rows = outcome
+            .write_uncovered(audience, params.region, path)
+            .map_err(|e| e.to_string())?;
+        out.uncovered = Some(UncoveredFile {
+            file: path.display().to_string(),
+            rows,
+        });
+    }
+    out.optin = Some(summary);
+    Ok(())
+}
+
+/// The `--uncovered` output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UncoveredFile {
+    pub file: String,
+    pub rows: u64,
 }
 
 /// Where the gate's data came from.
@@ -212,6 +562,17 @@ pub struct GateOutput {
     /// The findings behind `template_finding` reasons.
     pub findings: Vec<Finding>,
     pub optin: Option<OptinSummary>,
+    /// Audience rows per country rule in force (with the gate's action).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub country_rules: Vec<CountryRuleCount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<Headroom>,
+    /// What the gate could not check fully, and rules set to warn.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// The `--uncovered` file and its row count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncovered: Option<UncoveredFile>,
     pub templates: Vec<TemplateCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stage: Option<Stage>,
@@ -274,18 +635,6 @@ pub fn decide(
             req.min_coverage
         ));
     }
-    // Opt-in first: when it cannot be computed, nothing else matters.
-    let optin = match &req.audience {
-        Some((audience, consent)) => Some(optin_coverage(
-            cfg,
-            &req.account,
-            audience,
-            consent,
-            now,
-            req.min_coverage,
-        )?),
-        None => None,
-    };
     let mut out = GateOutput {
         decision: Decision::Refuse,
         account: req.account.clone(),
@@ -293,7 +642,11 @@ pub fn decide(
         fail_on: req.fail_on,
         reasons: Vec::new(),
         findings: Vec::new(),
-        optin,
+        optin: None,
+        country_rules: Vec::new(),
+        headroom: None,
+        warnings: Vec::new(),
+        uncovered: None,
         templates: Vec::new(),
         stage: None,
         data: None,
@@ -314,6 +667,25 @@ pub fn decide(
                 },
             ),
             Err(e) => {
+                // The audience is still read: a file that cannot be read is
+                // "could not decide" (2), whatever the account data.
+                if let Some((audience, consent)) = &req.audience {
+                    let campaign = crate::collect::consent::Campaign {
+                        categories: req.category,
+                        country_rules: Vec::new(),
+                    };
+                    out.optin = Some(
+                        optin_coverage(
+                            cfg,
+                            &req.account,
+                            (audience, consent),
+                            now,
+                            req.min_coverage,
+                            &campaign,
+                        )?
+                        .0,
+                    );
+                }
                 out.reasons.push(Reason {
                     code: "no_recent_data",
                     subject: format!("account {}", req.account),
@@ -334,6 +706,9 @@ pub fn decide(
         &mut vec![crate::suppress::EntryCount::default(); sup.entries.len()],
     );
     judge(&mut out, &account, req);
+    if let Some((audience, consent)) = &req.audience {
+        judge_audience(cfg, &mut out, &account, req, (audience, consent), now)?;
+    }
     out.decision = if out.reasons.is_empty() {
         Decision::Pass
     } else {
@@ -479,24 +854,6 @@ fn judge(out: &mut GateOutput, a: &AccountReport, req: &GateRequest) {
                     status
                 },
                 blocking_findings: blocking.len(),
-            });
-        }
-    }
-    if let Some(o) = &out.optin {
-        if o.coverage < req.min_coverage {
-            out.reasons.push(Reason {
-                code: "optin_below_minimum",
-                subject: format!("audience {}", o.audience),
-                message: format!(
-                    "opt-in coverage {:.2}% is below the minimum {:.2}% ({} of {} numbers covered; {} stale, {} revoked, {} missing)",
-                    o.coverage * 100.0,
-                    req.min_coverage * 100.0,
-                    o.covered,
-                    o.unique,
-                    o.stale,
-                    o.revoked,
-                    o.missing
-                ),
             });
         }
     }

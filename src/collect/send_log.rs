@@ -379,3 +379,229 @@ not json
         assert_eq!(r.stats.last_ok["111"], 1_795_514_400);
     }
 }
+
+/// Names of the send log's recipient column, in order of preference.
+pub const RECIPIENT_COLUMNS: [&str; 5] = [
+    "recipient",
+    "recipient_id",
+    "to",
+    "wa_id",
+    "recipient_phone",
+];
+
+/// Error 130497: business account restricted from messaging users in this
+/// country.
+pub const COUNTRY_RESTRICTED: i64 = 130_497;
+
+/// What the send log says about recipients — read only where needed (the
+/// gate's messaging-limit headroom and learned country restrictions), and
+/// kept to the minimum: the distinct numbers contacted inside the window,
+/// and a count per country of 130497 failures. Nothing else per recipient.
+#[derive(Debug, Default)]
+pub struct RecipientRead {
+    /// The recipient column/field found; `None`: the log has none.
+    pub column: Option<String>,
+    /// Distinct valid recipients of sends inside the window (a row whose
+    /// status is `failed` or that has an error code is not a send).
+    pub contacted: std::collections::HashSet<u64>,
+    /// 130497 failures per recipient country (region code), anywhere in the log.
+    pub restricted: std::collections::BTreeMap<String, u64>,
+    /// Rows whose recipient is not a valid number (ignored).
+    pub invalid_recipients: u64,
+}
+
+/// Reads the recipient side of a send log: sends in `[from, to]` (unix
+/// seconds) and 130497 failures. Recipients are read as E.164: a value
+/// with `+`/`00`, or the digits of a WhatsApp id (`15125550191`, which is how
+/// Meta's webhooks give `recipient_id`), else a national number of `region`.
+pub fn read_recipients(
+    path: &Path,
+    region: rlibphonenumber::Region,
+    from: i64,
+    to: i64,
+) -> Result<RecipientRead, CollectError> {
+    use crate::collect::consent::phone::PhoneNormalizer;
+    let io = |source| CollectError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let head = reader.fill_buf().map_err(io)?;
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let jsonl = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if ["jsonl", "ndjson", "json"].contains(&e.to_ascii_lowercase().as_str()) => true,
+        Some(e) if e.eq_ignore_ascii_case("csv") => false,
+        _ => head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{'),
+    };
+    let mut norm = PhoneNormalizer::new(region);
+    let mut plus = Vec::with_capacity(24);
+    let mut out = RecipientRead::default();
+    let mut take =
+        |out: &mut RecipientRead, ts: &str, recipient: &str, status: &str, code: &str| {
+            let recipient = recipient.trim();
+            if recipient.is_empty() {
+                return;
+            }
+            let code = code.trim();
+            let code: Option<i64> = if code.is_empty() || code == "0" {
+                None
+            } else {
+                Some(code.parse().unwrap_or(-1))
+            };
+            let failed = code.is_some() || status.trim().eq_ignore_ascii_case("failed");
+            let in_window = || parse_time(ts).is_some_and(|t| (from..=to).contains(&t));
+            if !(code == Some(COUNTRY_RESTRICTED) || (!failed && in_window())) {
+                return;
+            }
+            let digits_only = recipient.bytes().all(|b| b.is_ascii_digit());
+            let number = if digits_only {
+                plus.clear();
+                plus.push(b'+');
+                plus.extend_from_slice(recipient.as_bytes());
+                norm.normalize(&plus)
+                    .or_else(|| norm.normalize(recipient.as_bytes()))
+            } else {
+                norm.normalize(recipient.as_bytes())
+            };
+            let Some(n) = number else {
+                out.invalid_recipients += 1;
+                return;
+            };
+            if code == Some(COUNTRY_RESTRICTED) {
+                if let Some(r) = crate::collect::consent::region::region_of(n) {
+                    *out.restricted
+                        .entry(r.as_region_str().as_str().to_owned())
+                        .or_default() += 1;
+                }
+            } else {
+                out.contacted.insert(n);
+            }
+        };
+    if jsonl {
+        for line in reader.split(b'\n') {
+            let raw = line.map_err(io)?;
+            let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&raw);
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let Ok(v) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(raw)
+            else {
+                continue;
+            };
+            let Some((name, rec)) = RECIPIENT_COLUMNS
+                .iter()
+                .find_map(|c| v.get(*c).map(|r| (*c, r)))
+            else {
+                continue;
+            };
+            out.column.get_or_insert_with(|| name.to_owned());
+            let (t, r, s, c) = (
+                scalar(v.get("timestamp")),
+                scalar(Some(rec)),
+                scalar(v.get("status")),
+                scalar(v.get("error_code")),
+            );
+            take(&mut out, &t, &r, &s, &c);
+        }
+        return Ok(out);
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(CrLf::new(reader));
+    let headers = rdr
+        .headers()
+        .map_err(|e| CollectError::Json {
+            path: path.to_owned(),
+            line: 1,
+            column: 0,
+            message: format!("cannot read the CSV header: {e}"),
+        })?
+        .clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| {
+            h.trim()
+                .trim_start_matches('\u{feff}')
+                .eq_ignore_ascii_case(name)
+        })
+    };
+    let Some((rc, rname)) = RECIPIENT_COLUMNS
+        .iter()
+        .find_map(|c| col(c).map(|i| (i, *c)))
+    else {
+        return Ok(out);
+    };
+    out.column = Some(rname.to_owned());
+    let (ts, status, code) = (col("timestamp"), col("status"), col("error_code"));
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).unwrap_or("");
+                take(&mut out, get(ts), get(Some(rc)), get(status), get(code));
+            }
+            // Bad rows are counted and named by `read_send_log`; here they
+            // are skipped.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                ) => {}
+            Err(_) => break,
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod recipient_tests {
+    use super::*;
+
+    fn read(name: &str, text: &str, from: i64, to: i64) -> RecipientRead {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        read_recipients(&p, rlibphonenumber::Region::US, from, to).unwrap()
+    }
+
+    #[test]
+    fn unique_recipients_in_the_window_and_130497_countries() {
+        // 2026-11-24T10:00:00Z
+        let t0 = 1_795_514_400;
+        let csv = "timestamp,phone_number_id,recipient,status,error_code\n\
+                   2026-11-24T10:00:00Z,1,+14155550132,sent,\n\
+                   2026-11-24T10:00:05Z,1,14155550132,delivered,\n\
+                   2026-11-24T11:00:00Z,1,(212) 555-0187,read,\n\
+                   2026-11-24T12:00:00Z,1,+14155550199,failed,131049\n\
+                   2026-11-22T12:00:00Z,1,+14155550111,sent,\n\
+                   2026-11-24T12:00:00Z,1,5511961234567,failed,130497\n\
+                   2026-11-01T12:00:00Z,1,+55 11 96123-0000,failed,130497\n\
+                   2026-11-24T12:00:00Z,1,not-a-number,sent,\n";
+        let r = read("log.csv", csv, t0 - 3600, t0 + 86_400);
+        assert_eq!(r.column.as_deref(), Some("recipient"));
+        let mut got: Vec<u64> = r.contacted.iter().copied().collect();
+        got.sort();
+        assert_eq!(got, [12125550187, 14155550132]);
+        assert_eq!(r.restricted.get("BR"), Some(&2));
+        assert_eq!(r.invalid_recipients, 1);
+        let jsonl = "{\"timestamp\":1795514400,\"to\":\"14155550132\",\"status\":\"sent\"}\n\
+                     {\"timestamp\":1795514400,\"to\":\"+4930901820\",\"status\":\"failed\",\"error_code\":130497}\n";
+        let r = read("log.jsonl", jsonl, t0, t0);
+        assert_eq!(r.column.as_deref(), Some("to"));
+        assert_eq!(r.contacted.len(), 1);
+        assert_eq!(r.restricted.get("DE"), Some(&1));
+    }
+
+    #[test]
+    fn a_log_without_recipients_says_so() {
+        let r = read(
+            "log.csv",
+            "timestamp,phone_number_id,status\n1795989600,1,sent\n",
+            0,
+            i64::MAX,
+        );
+        assert!(r.column.is_none());
+        assert!(r.contacted.is_empty());
+    }
+}

@@ -58,6 +58,8 @@ fn decide(args: &GateArgs) -> Result<GateOutput, CmdError> {
         audience: args.audience.clone().zip(args.consent.clone()),
         min_coverage: args.min_coverage.unwrap_or(cfg.gate.min_coverage),
         fail_on: args.fail_on.unwrap_or(cfg.gate.fail_on),
+        category: args.category,
+        uncovered: args.uncovered.clone(),
     };
     gate::decide(&cfg, &req, now, || {
         super::run::load_pack(&cfg).map_err(|e| e.0)
@@ -171,13 +173,56 @@ pub fn render_text(o: &GateOutput) -> String {
     }
     if let Some(op) = &o.optin {
         checked.push(format!(
-            "opt-in {:.2}% (min {:.2}%)",
+            "opt-in {:.2}%{} (min {:.2}%)",
             op.coverage * 100.0,
+            if op.category.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", op.category)
+            },
             op.min_coverage * 100.0
         ));
+        if op.ledger_scoped {
+            let per: Vec<String> = op
+                .scopes
+                .iter()
+                .map(|sc| format!("{} {:.2}%", sc.scope, sc.coverage * 100.0))
+                .collect();
+            checked.push(format!("consent by scope: {}", per.join(", ")));
+        }
+    }
+    if !o.country_rules.is_empty() {
+        let rules: Vec<String> = o
+            .country_rules
+            .iter()
+            .map(|c| format!("{} {} rows ({})", c.id, c.rows, c.action))
+            .collect();
+        checked.push(format!("country rules {}", rules.join(", ")));
+    }
+    if let Some(h) = &o.headroom {
+        checked.push(match (h.limit, h.headroom) {
+            (Some(l), Some(room)) => format!(
+                "messaging limit {} ({l}/24 h): {} used, {room} left, {} needed, {} day{}",
+                h.tier,
+                h.used,
+                h.needed,
+                h.days.unwrap_or(1),
+                if h.days == Some(1) { "" } else { "s" }
+            ),
+            _ => format!(
+                "messaging limit {} (unlimited), {} needed",
+                h.tier, h.needed
+            ),
+        });
     }
     if !checked.is_empty() {
         let _ = writeln!(s, "Checked: {}.", checked.join("; "));
+    }
+    for w in &o.warnings {
+        let _ = writeln!(s, "  ! {w}");
+    }
+    if let Some(u) = &o.uncovered {
+        let _ = writeln!(s, "Uncovered: {} rows written to {}.", u.rows, u.file);
     }
     if let Some(d) = &o.data {
         match d.kind {

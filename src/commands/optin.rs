@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use super::{CmdError, CmdResult, Outcome};
 use crate::cli::{GlobalArgs, OptinArgs, OptinFormat};
 use crate::collect::consent::{self, OptinParams, phone, timestamp};
-use crate::config::{Config, OptinConfig};
+use crate::config::Config;
 use crate::snapshot::optin::Coverage;
 
 pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
-    let defaults = optin_defaults(args.config.as_deref(), g.quiet)?;
+    let cfg = load_config(args.config.as_deref(), g.quiet)?;
+    let defaults = cfg.as_ref().map(|c| c.optin.clone()).unwrap_or_default();
     let as_of = match &args.as_of {
         Some(s) => timestamp::parse(s.as_bytes()).ok_or_else(|| {
             CmdError(format!(
@@ -41,7 +42,8 @@ pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
         phone_column: args.phone_column.clone(),
         threads: args.threads,
     };
-    let outcome = consent::compute(&args.audience, &args.consent, &params)?;
+    let campaign = campaign(args, cfg.as_ref(), as_of, region)?;
+    let outcome = consent::compute_campaign(&args.audience, &args.consent, &params, &campaign)?;
     let cov = &outcome.coverage;
     let uncovered = match &args.uncovered {
         Some(out) => {
@@ -83,27 +85,75 @@ pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
     Ok(Outcome::Ok)
 }
 
-/// `[optin]` from `--config`, else from `./config.toml` when it loads, else
-/// the built-in defaults.
-fn optin_defaults(config: Option<&Path>, quiet: bool) -> Result<OptinConfig, CmdError> {
+/// `--config`, else `./config.toml` when it loads, else none (the built-in
+/// `[optin]` defaults and rule packs).
+fn load_config(config: Option<&Path>, quiet: bool) -> Result<Option<Config>, CmdError> {
     if let Some(p) = config {
-        return Ok(Config::load(p)?.optin);
+        return Ok(Some(Config::load(p)?));
     }
     let p = Path::new("config.toml");
     if !p.is_file() {
-        return Ok(OptinConfig::default());
+        return Ok(None);
     }
     match Config::load(p) {
-        Ok(cfg) => Ok(cfg.optin),
+        Ok(cfg) => Ok(Some(cfg)),
         Err(e) => {
             if !quiet {
                 eprintln!(
                     "warning: ignoring ./config.toml ({e}); using the built-in [optin] defaults"
                 );
             }
-            Ok(OptinConfig::default())
+            Ok(None)
         }
     }
+}
+
+/// The campaign: `--category` (consent scope and the country rules for it)
+/// and the countries `--send-log` shows error 130497 for. Without either,
+/// the plain question.
+fn campaign(
+    args: &OptinArgs,
+    cfg: Option<&Config>,
+    as_of: timestamp::Micros,
+    region: rlibphonenumber::Region,
+) -> Result<consent::Campaign, CmdError> {
+    use crate::rulepack::countries::{CountryAction, CountryRules, learned_130497};
+    let mut rules = Vec::new();
+    if let Some(cat) = args.category {
+        let extra: Vec<PathBuf> = cfg
+            .map(|c| c.rules.extra_dirs.iter().map(|d| c.resolve(d)).collect())
+            .unwrap_or_default();
+        let day = chrono::DateTime::from_timestamp_micros(as_of)
+            .map(|d| d.date_naive())
+            .unwrap_or_default();
+        rules.extend(
+            CountryRules::load(&extra)
+                .map_err(|e| CmdError(e.to_string()))?
+                .rules
+                .into_iter()
+                .filter(|r| r.in_force(day) && r.categories.intersects(cat)),
+        );
+    }
+    if let Some(log) = &args.send_log {
+        let read = crate::collect::send_log::read_recipients(log, region, 0, -1)
+            .map_err(|e| CmdError(e.to_string()))?;
+        if read.column.is_none() {
+            return Err(CmdError(format!(
+                "--send-log {}: no recipient column ({}): the countries of 130497 failures cannot be known",
+                log.display(),
+                crate::collect::send_log::RECIPIENT_COLUMNS.join(", ")
+            )));
+        }
+        for (code, n) in &read.restricted {
+            if let Ok(r) = phone::parse_region(code) {
+                rules.push(learned_130497(r, *n, CountryAction::Refuse));
+            }
+        }
+    }
+    Ok(consent::Campaign {
+        categories: args.category,
+        country_rules: rules,
+    })
 }
 
 /// `1234567` → `1,234,567`.
@@ -189,6 +239,41 @@ fn text(
         n(c.revoked)
     )?;
     writeln!(out, "  missing   {:>w$}  no consent event", n(c.missing))?;
+    if !c.category.is_empty() || c.ledger_scoped {
+        writeln!(
+            out,
+            "  scope     verdicts for {} (ledger {} a scope column)",
+            if c.category.is_empty() {
+                "every category".to_owned()
+            } else {
+                c.category.clone()
+            },
+            if c.ledger_scoped { "has" } else { "has no" }
+        )?;
+        for sc in &c.scopes {
+            writeln!(
+                out,
+                "            {:<15} {:>6.2}%  {} covered · {} stale · {} revoked · {} missing",
+                sc.scope,
+                sc.coverage * 100.0,
+                n(sc.covered),
+                n(sc.stale),
+                n(sc.revoked),
+                n(sc.missing)
+            )?;
+        }
+    }
+    for r in &c.country_rules {
+        writeln!(
+            out,
+            "  country   {} rows · rule {} ({}, {}): {}",
+            n(r.rows),
+            r.id,
+            r.countries.join(", "),
+            r.categories,
+            r.title
+        )?;
+    }
     writeln!(
         out,
         "  ledger    {} ({} rows · {} invalid phone · {} unreadable · {} after as-of, ignored)",

@@ -493,6 +493,28 @@ fn optin(s: &mut String, a: &AccountReport) {
                 c.max_age_days,
                 c.as_of
             );
+            if c.ledger_scoped {
+                let per: Vec<String> = c
+                    .scopes
+                    .iter()
+                    .map(|sc| {
+                        format!(
+                            "{} {:.2}% ({} covered, {} stale, {} revoked, {} missing)",
+                            sc.scope,
+                            sc.coverage * 100.0,
+                            sc.covered,
+                            sc.stale,
+                            sc.revoked,
+                            sc.missing
+                        )
+                    })
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "  - consent by scope (the ledger has a scope column; the table counts consent for every category): {}.",
+                    per.join("; ")
+                );
+            }
         }
     }
     s.push('\n');

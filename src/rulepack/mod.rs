@@ -28,6 +28,7 @@ use aho_corasick::AhoCorasick;
 
 use regex::Regex;
 
+pub mod countries;
 mod literals;
 pub use literals::{Clauses, lower_same_len, required_clauses, required_literals};
 use serde::Deserialize;
@@ -142,6 +143,10 @@ struct RuleFile {
     matches: Vec<MatchDef>,
     #[serde(default)]
     neutralize: Vec<NeutralizeDef>,
+    /// Country × category rules: loaded by [`countries`], not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    country_rule: Vec<toml::Value>,
 }
 
 /// A rule's identity and documentation.
@@ -1129,7 +1134,7 @@ impl RulePack {
     }
 }
 
-fn read_dir_toml(dir: &Path) -> Result<Vec<(String, String)>, RulePackError> {
+pub(crate) fn read_dir_toml(dir: &Path) -> Result<Vec<(String, String)>, RulePackError> {
     let mut paths = Vec::new();
     collect_toml(dir, &mut paths).map_err(|source| RulePackError::Read {
         path: dir.to_owned(),

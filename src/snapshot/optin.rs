@@ -66,6 +66,49 @@ pub struct Coverage {
     pub region: String,
     /// The audience column read as the phone number.
     pub phone_column: String,
+    /// The template categories the verdicts above are for
+    /// (`MARKETING`, `MARKETING|UTILITY`); empty = every consent scope.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub category: String,
+    /// Whether the ledger has a `scope` column (else every event is `all`).
+    #[serde(default)]
+    pub ledger_scoped: bool,
+    /// Coverage per consent scope (marketing, utility, authentication).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<ScopeCoverage>,
+    /// Audience rows matched by each country rule in force for the category.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub country_rules: Vec<CountryRuleCount>,
+}
+
+/// The verdicts for one consent scope:
+/// `covered + stale + revoked + missing = unique`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScopeCoverage {
+    /// `marketing`, `utility` or `authentication`.
+    pub scope: String,
+    pub covered: u64,
+    pub stale: u64,
+    pub revoked: u64,
+    pub missing: u64,
+    pub coverage: f64,
+}
+
+/// How many audience rows a country rule matches.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CountryRuleCount {
+    pub id: String,
+    pub title: String,
+    /// Region codes (`US`, `BR`).
+    pub countries: Vec<String>,
+    /// Template categories it applies to (`MARKETING|UTILITY`).
+    pub categories: String,
+    /// `refuse` or `warn` (what the gate does).
+    pub action: String,
+    /// Where the rule comes from: a rule file, or `send log` (error 130497).
+    pub source: String,
+    /// Valid audience rows whose number is in one of the countries.
+    pub rows: u64,
 }
 
 /// A row worth pointing at: its line in the file and what is wrong.

@@ -27,6 +27,8 @@
 pub mod csvread;
 pub mod phone;
 pub mod phonemeta;
+pub mod region;
+pub mod scope;
 pub mod table;
 pub mod timestamp;
 
@@ -35,9 +37,11 @@ use std::path::{Path, PathBuf};
 use rlibphonenumber::Region;
 use thiserror::Error;
 
-use crate::snapshot::optin::{Coverage, RowIssue};
+use crate::rulepack::countries::CountryRule;
+use crate::snapshot::optin::{CountryRuleCount, Coverage, RowIssue, ScopeCoverage};
 use csvread::{CsvFile, RowSink};
 use phone::{Candidate, PhoneNormalizer, Unchecked};
+use scope::{SCOPES, Scopes};
 use table::NumberTable;
 use timestamp::{MICROS_PER_DAY, Micros};
 
@@ -105,12 +109,34 @@ impl OptinParams {
     }
 }
 
+/// What the campaign sends, beyond the plain opt-in question (issue 9):
+/// the template categories (consent must cover every one of them) and the
+/// country rules to count. The default is the plain question, with exactly
+/// the unscoped semantics.
+#[derive(Debug, Clone, Default)]
+pub struct Campaign {
+    /// Template categories sent; `None` = unknown, every consent scope is
+    /// required (for a ledger without scopes: the unscoped verdicts).
+    pub categories: Option<Scopes>,
+    /// Country rules to count (in force, applicable to the categories).
+    pub country_rules: Vec<CountryRule>,
+}
+
+impl Campaign {
+    /// The consent scopes a number must be covered in.
+    pub fn required(&self) -> Scopes {
+        self.categories.unwrap_or(Scopes::ALL)
+    }
+}
+
 /// The computed coverage plus the per-number verdicts (for `--uncovered`).
 pub struct Outcome {
     pub coverage: Coverage,
     table: NumberTable,
     phone_index: usize,
     cutoff: Micros,
+    required: Scopes,
+    rules: Vec<CountryRule>,
 }
 
 /// Why an audience row is not covered.
@@ -133,6 +159,12 @@ impl Verdict {
             Verdict::Missing => "missing",
         }
     }
+}
+
+/// The verdict for a set of scopes from the raw per-scope events.
+fn verdict_for(events: [u64; 3], cutoff: Micros, required: Scopes) -> (Verdict, [Verdict; 3]) {
+    let per = events.map(|e| verdict(table::decode_event(e), cutoff));
+    (scope::combine(per, required), per)
 }
 
 fn verdict(latest: Option<(Micros, bool)>, cutoff: Micros) -> Verdict {
@@ -228,6 +260,11 @@ pub fn audience_phone_column(
     Err(header_error(file, message))
 }
 
+/// The optional ledger `scope` column.
+pub fn ledger_scope_column(file: &CsvFile) -> Option<usize> {
+    file.header().iter().position(|h| same_name(h, "scope"))
+}
+
 /// Finds the ledger columns: `(phone, event, timestamp)`.
 pub fn ledger_columns(file: &CsvFile) -> Result<(usize, usize, usize), ConsentError> {
     let header = file.header();
@@ -256,7 +293,7 @@ pub fn ledger_columns(file: &CsvFile) -> Result<(usize, usize, usize), ConsentEr
                         missing.push("timestamp");
                     }
                     format!(
-                        "a consent ledger needs the columns phone, event, timestamp (and source); missing: {} (columns: {})",
+                        "a consent ledger needs the columns phone, event, timestamp (and source; optionally scope); missing: {} (columns: {})",
                         missing.join(", "),
                         column_names(header)
                     )
@@ -323,6 +360,7 @@ struct LedgerSink<'t> {
     norm: PhoneNormalizer,
     table: &'t NumberTable,
     cols: (usize, usize, usize),
+    scope_col: Option<usize>,
     as_of: Micros,
     rows: u64,
     invalid: u64,
@@ -343,8 +381,9 @@ struct Pending {
 }
 
 enum What {
-    /// An event to record (encoded for [`NumberTable::record`]).
-    Event(u64),
+    /// An event to record (encoded for [`NumberTable::record`]) and its
+    /// scopes.
+    Event(u64, u8),
     /// An event after `as_of`.
     Future,
     /// An unreadable row: index into `pending_errors`.
@@ -375,9 +414,9 @@ impl LedgerSink<'_> {
                 }
             };
             match p.what {
-                What::Event(ev) => {
+                What::Event(ev, scopes) => {
                     if let Some(slot) = slot {
-                        self.table.record(slot, ev);
+                        self.table.record_scoped(slot, ev, scopes);
                     }
                 }
                 What::Future => self.future += 1,
@@ -421,7 +460,19 @@ impl RowSink for LedgerSink<'_> {
                 let opt_out = e == b"opt_out";
                 match fields.get(tc).and_then(|t| timestamp::parse(t)) {
                     Some(at) if at > self.as_of => What::Future,
-                    Some(at) => What::Event(table::encode_event(at, opt_out)),
+                    Some(at) => {
+                        let raw = self.scope_col.and_then(|c| fields.get(c)).copied();
+                        match raw.map_or(Ok(Scopes::ALL), Scopes::parse_ledger) {
+                            Ok(sc) => What::Event(table::encode_event(at, opt_out), sc.bits()),
+                            Err(_) => {
+                                let reason = format!(
+                                    "unknown scope `{}` (expected marketing, utility, authentication or all, separated by |)",
+                                    redact(lossy(raw.unwrap_or_default()))
+                                );
+                                self.error(line, reason)
+                            }
+                        }
+                    }
                     None => {
                         let reason = match fields.get(tc) {
                             None => "no timestamp field (short row)".to_owned(),
@@ -454,8 +505,20 @@ impl RowSink for LedgerSink<'_> {
     }
 }
 
-/// Computes the coverage of `audience` by `consent`.
+/// Computes the coverage of `audience` by `consent` (the plain question:
+/// no category, no country rules).
 pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outcome, ConsentError> {
+    compute_campaign(audience, consent, p, &Campaign::default())
+}
+
+/// Computes the coverage of `audience` by `consent` for a campaign: consent
+/// scoped to its categories, and the rows its country rules match.
+pub fn compute_campaign(
+    audience: &Path,
+    consent: &Path,
+    p: &OptinParams,
+    campaign: &Campaign,
+) -> Result<Outcome, ConsentError> {
     let started = std::time::Instant::now();
     let threads = p.threads();
     let norm = PhoneNormalizer::new(p.region);
@@ -465,6 +528,7 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
     let (col, col_name) = audience_phone_column(&afile, p.phone_column.as_deref())?;
     let lfile = CsvFile::open(consent)?;
     let cols = ledger_columns(&lfile)?;
+    let scope_col = ledger_scope_column(&lfile);
 
     let width = afile.header().len();
     let sinks = afile.scan(
@@ -487,7 +551,11 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
         paths.full += s.norm.stats.full;
     }
     let valid: usize = sinks.iter().map(|s| s.numbers.len()).sum();
-    let table = NumberTable::with_capacity(valid);
+    let mut table = NumberTable::with_capacity(valid);
+    if scope_col.is_some() {
+        table.enable_scopes();
+    }
+    let rule_rows = count_country_rows(&sinks, &campaign.country_rules);
     let unique: u64 = std::thread::scope(|s| {
         let hs: Vec<_> = sinks
             .iter()
@@ -516,6 +584,25 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
         max_age_days: p.max_age_days,
         region: p.region.as_region_str().as_str().to_owned(),
         phone_column: col_name,
+        category: campaign
+            .categories
+            .map(Scopes::category_names)
+            .unwrap_or_default(),
+        ledger_scoped: scope_col.is_some(),
+        country_rules: campaign
+            .country_rules
+            .iter()
+            .zip(rule_rows)
+            .map(|(r, rows)| CountryRuleCount {
+                id: r.id.clone(),
+                title: r.title.clone(),
+                countries: r.countries.clone(),
+                categories: r.categories.category_names(),
+                action: r.action.as_str().to_owned(),
+                source: r.source.clone(),
+                rows,
+            })
+            .collect(),
         ..Coverage::default()
     };
 
@@ -525,6 +612,7 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
                 norm: norm.clone(),
                 table: &table,
                 cols,
+                scope_col,
                 as_of: p.as_of,
                 rows: 0,
                 invalid: 0,
@@ -554,38 +642,153 @@ pub fn compute(audience: &Path, consent: &Path, p: &OptinParams) -> Result<Outco
     cov.ledger_error_samples = merge_samples(sinks.into_iter().map(|s| s.samples));
 
     let cutoff = p.cutoff();
-    for (_, ev) in table.entries() {
-        match verdict(table::decode_event(ev), cutoff) {
-            Verdict::Covered => cov.covered += 1,
-            Verdict::Stale => cov.stale += 1,
-            Verdict::Revoked => cov.revoked += 1,
-            Verdict::Missing | Verdict::Invalid => cov.missing += 1,
+    let required = campaign.required();
+    let share = |covered: u64| {
+        if cov.unique == 0 {
+            0.0
+        } else {
+            covered as f64 / cov.unique as f64
+        }
+    };
+    // [covered, stale, revoked, missing] per scope
+    let mut per_scope = [[0u64; 4]; 3];
+    let bump = |c: &mut [u64; 4], v: Verdict| match v {
+        Verdict::Covered => c[0] += 1,
+        Verdict::Stale => c[1] += 1,
+        Verdict::Revoked => c[2] += 1,
+        Verdict::Missing | Verdict::Invalid => c[3] += 1,
+    };
+    let mut headline = [0u64; 4];
+    for (_, events) in table.scoped_entries() {
+        let (v, per) = verdict_for(events, cutoff, required);
+        bump(&mut headline, v);
+        for (c, v) in per_scope.iter_mut().zip(per) {
+            bump(c, v);
         }
     }
-    cov.coverage = if cov.unique == 0 {
-        0.0
-    } else {
-        cov.covered as f64 / cov.unique as f64
-    };
+    [cov.covered, cov.stale, cov.revoked, cov.missing] = headline;
+    cov.coverage = share(cov.covered);
+    cov.scopes = SCOPES
+        .iter()
+        .zip(per_scope)
+        .map(|((_, name, _), c)| ScopeCoverage {
+            scope: (*name).to_owned(),
+            covered: c[0],
+            stale: c[1],
+            revoked: c[2],
+            missing: c[3],
+            coverage: share(c[0]),
+        })
+        .collect();
     Ok(Outcome {
         coverage: cov,
         table,
         phone_index: col,
         cutoff,
+        required,
+        rules: campaign.country_rules.clone(),
     })
 }
 
+/// Bit `i` set when rule `i` matches the number's country (at most 64
+/// rules are told apart; more would be unusual for country rules).
+fn rule_mask(rules: &[CountryRule], number: u64) -> u64 {
+    if rules.is_empty() {
+        return 0;
+    }
+    let Some(region) = region::region_of(number) else {
+        return 0;
+    };
+    rules
+        .iter()
+        .take(64)
+        .enumerate()
+        .filter(|(_, r)| r.covers(region))
+        .fold(0, |m, (i, _)| m | (1 << i))
+}
+
+/// Valid audience rows per country rule, counted on all cores.
+fn count_country_rows(sinks: &[AudienceSink], rules: &[CountryRule]) -> Vec<u64> {
+    if rules.is_empty() {
+        return Vec::new();
+    }
+    let n = rules.len().min(64);
+    let parts: Vec<Vec<u64>> = std::thread::scope(|s| {
+        let hs: Vec<_> = sinks
+            .iter()
+            .map(|sink| {
+                s.spawn(move || {
+                    let mut counts = vec![0u64; n];
+                    let mut last: Option<(u64, u64)> = None;
+                    for &num in &sink.numbers {
+                        let mask = match last {
+                            Some((k, m)) if k == num => m,
+                            _ => rule_mask(rules, num),
+                        };
+                        last = Some((num, mask));
+                        let mut m = mask;
+                        while m != 0 {
+                            counts[m.trailing_zeros() as usize] += 1;
+                            m &= m - 1;
+                        }
+                    }
+                    counts
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut total = vec![0u64; rules.len()];
+    for part in parts {
+        for (t, c) in total.iter_mut().zip(part) {
+            *t += c;
+        }
+    }
+    total
+}
+
 impl Outcome {
-    /// The verdict for one E.164 number of the audience.
+    /// The verdict for one E.164 number of the audience (for the
+    /// campaign's categories).
     pub fn verdict(&self, number: Option<u64>) -> Verdict {
         match number {
             None => Verdict::Invalid,
-            Some(n) => verdict(self.table.latest(n), self.cutoff),
+            Some(n) => match self.table.find(n) {
+                None => Verdict::Missing,
+                Some(_) => {
+                    let per = self
+                        .table
+                        .latest_scoped(n)
+                        .map(|latest| verdict(latest, self.cutoff));
+                    scope::combine(per, self.required)
+                }
+            },
         }
     }
 
-    /// Writes every audience row that is not covered to `out` (atomically):
-    /// `line,phone,e164,reason`. Returns the number of rows written.
+    /// Whether a number is in the audience (valid and present).
+    pub fn contains(&self, number: u64) -> bool {
+        self.table.find(number).is_some()
+    }
+
+    /// The country rules that match a number.
+    pub fn country_rules_of(&self, number: u64) -> impl Iterator<Item = &CountryRule> {
+        let mask = rule_mask(&self.rules, number);
+        self.rules
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(move |(i, _)| mask & (1 << i) != 0)
+            .map(|(_, r)| r)
+    }
+
+    /// Writes every audience row that is not covered, or that a country
+    /// rule matches, to `out` (atomically): `line,phone,e164,reason`, where
+    /// `reason` is the consent verdict and/or `country_rule:<id>`, joined by
+    /// `;` (`missing;country_rule:us-marketing`). Returns the number of rows
+    /// written.
     pub fn write_uncovered(
         &self,
         audience: &Path,
@@ -608,13 +811,26 @@ impl Outcome {
                 let raw = fields.get(col).copied().unwrap_or(b"");
                 let number = norm.normalize(raw);
                 let v = self.verdict(number);
-                if v == Verdict::Covered {
+                let mut reason = String::new();
+                if v != Verdict::Covered {
+                    reason.push_str(v.as_str());
+                }
+                if let Some(n) = number {
+                    for r in self.country_rules_of(n) {
+                        if !reason.is_empty() {
+                            reason.push(';');
+                        }
+                        reason.push_str("country_rule:");
+                        reason.push_str(&r.id);
+                    }
+                }
+                if reason.is_empty() {
                     return;
                 }
                 let e164 = number.map(|n| format!("+{n}")).unwrap_or_default();
                 let line = line.to_string();
                 if let Err(e) =
-                    csv.write_record([line.as_bytes(), raw, e164.as_bytes(), v.as_str().as_bytes()])
+                    csv.write_record([line.as_bytes(), raw, e164.as_bytes(), reason.as_bytes()])
                 {
                     io_error = Some(std::io::Error::other(e));
                 }

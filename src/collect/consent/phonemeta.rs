@@ -202,6 +202,8 @@ pub enum LengthTest {
 /// One region's metadata, with its patterns compiled on first use.
 pub struct RegionMeta {
     pub id: String,
+    /// The library's region for `id` (`None` for the non-geographic `001`).
+    pub region: Option<rlibphonenumber::Region>,
     pub country_code: u16,
     general: Desc,
     /// premium, toll-free, shared cost, VoIP, personal, pager, UAN,
@@ -256,6 +258,11 @@ impl RegionMeta {
         }
         RegionMeta {
             id: m.id.clone(),
+            region: m
+                .id
+                .parse::<rlibphonenumber::Region>()
+                .ok()
+                .filter(|r| *r != rlibphonenumber::Region::World),
             country_code: u16::try_from(m.country_code()).unwrap_or(0),
             general: Desc::from(&m.general_desc),
             types,

@@ -19,6 +19,10 @@ struct Slot {
 
 pub struct NumberTable {
     slots: Vec<Slot>,
+    /// Per slot, the latest event per scope (marketing, utility,
+    /// authentication) — only for a ledger with a `scope` column; empty
+    /// otherwise, when `Slot::event` holds the one event of every scope.
+    scoped: Vec<[AtomicU64; 3]>,
     shift: u32,
     mask: usize,
 }
@@ -58,9 +62,68 @@ impl NumberTable {
         }
         NumberTable {
             slots,
+            scoped: Vec::new(),
             shift: 64 - bits,
             mask: want - 1,
         }
+    }
+
+    /// Keeps one event per scope from now on (a ledger with a `scope`
+    /// column); call before any event is recorded.
+    pub fn enable_scopes(&mut self) {
+        self.scoped = (0..self.slots.len())
+            .map(|_| [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)])
+            .collect();
+    }
+
+    pub fn is_scoped(&self) -> bool {
+        !self.scoped.is_empty()
+    }
+
+    /// Records an event for the scopes in `scopes` (bit per scope); without
+    /// scopes enabled, the same as [`record`](Self::record).
+    #[inline]
+    pub fn record_scoped(&self, slot: usize, event: u64, scopes: u8) {
+        match self.scoped.get(slot) {
+            Some(per) => {
+                for (i, e) in per.iter().enumerate() {
+                    if scopes & (1 << i) != 0 {
+                        e.fetch_max(event, Relaxed);
+                    }
+                }
+            }
+            None => self.record(slot, event),
+        }
+    }
+
+    /// The raw latest event per scope of the slot.
+    #[inline]
+    fn events_at(&self, slot: usize) -> [u64; 3] {
+        match self.scoped.get(slot) {
+            Some(per) => [
+                per[0].load(Relaxed),
+                per[1].load(Relaxed),
+                per[2].load(Relaxed),
+            ],
+            None => [self.slots[slot].event.load(Relaxed); 3],
+        }
+    }
+
+    /// The latest event per scope of a number (`None` inside: no event for
+    /// that scope; all `None` when the number is not in the table).
+    pub fn latest_scoped(&self, key: u64) -> [Option<(Micros, bool)>; 3] {
+        match self.find(key) {
+            Some(i) => self.events_at(i).map(decode_event),
+            None => [None; 3],
+        }
+    }
+
+    /// Every number with its raw latest event per scope.
+    pub fn scoped_entries(&self) -> impl Iterator<Item = (u64, [u64; 3])> + '_ {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let k = s.key.load(Relaxed);
+            (k != 0).then(|| (k, self.events_at(i)))
+        })
     }
 
     #[inline]
@@ -168,6 +231,26 @@ mod tests {
         t.record(s, encode_event(100, false));
         assert_eq!(t.latest(14155550132), Some((100, true)));
         assert_eq!(t.latest(14155550133), None);
+    }
+
+    #[test]
+    fn scoped_events_are_kept_per_scope() {
+        let mut t = NumberTable::with_capacity(4);
+        t.enable_scopes();
+        t.insert(14155550132);
+        let s = t.find(14155550132).unwrap();
+        t.record_scoped(s, encode_event(100, false), 0b111);
+        t.record_scoped(s, encode_event(200, true), 0b001);
+        t.record_scoped(s, encode_event(300, false), 0b010);
+        assert_eq!(
+            t.latest_scoped(14155550132),
+            [Some((200, true)), Some((300, false)), Some((100, false))]
+        );
+        // Unscoped tables give the one event for every scope.
+        let u = NumberTable::with_capacity(4);
+        u.insert(7);
+        u.record_scoped(u.find(7).unwrap(), encode_event(5, false), 0b001);
+        assert_eq!(u.latest_scoped(7), [Some((5, false)); 3]);
     }
 
     #[test]
