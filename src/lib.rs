@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod gate;
 pub mod mask;
 pub mod notify;
+pub mod rates;
 pub mod report;
 pub mod risk;
 pub mod rulepack;

@@ -8,6 +8,13 @@
 //! aggregated into hourly buckets per phone number and per error code while
 //! reading ([`SendStats`]). Unreadable rows are counted and named by line
 //! number in a note.
+//!
+//! Optional columns feed the template register's cost estimates: the
+//! template (`template_name` or `template`), its language
+//! (`template_language` or `language`) and the destination country
+//! (`recipient_country` or `country`, else derived from the calling code of
+//! `recipient`/`to`/`wa_id`): successful sends are counted per template,
+//! language, country and UTC day ([`TemplateDay`]) — never per recipient.
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -15,6 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::CollectError;
+use crate::snapshot::signals::TemplateDay;
 use crate::snapshot::{SendStats, parse_time};
 
 /// At most this many bad rows are described one by one.
@@ -26,6 +34,19 @@ pub struct SendLogRead {
     pub stats: SendStats,
     /// `(line, reason)` for the first bad rows.
     pub bad: Vec<(u64, String)>,
+    /// Successful sends per (template, language, country, UTC day start).
+    volume: std::collections::HashMap<(String, String, String, i64), u64>,
+}
+
+/// The optional template columns of one row (empty when absent).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TemplateCols<'a> {
+    pub template: &'a str,
+    pub language: &'a str,
+    /// ISO 3166 alpha-2, when the log names it.
+    pub country: &'a str,
+    /// The recipient (only its calling code is read).
+    pub recipient: &'a str,
 }
 
 impl SendLogRead {
@@ -61,7 +82,65 @@ impl SendLogRead {
         }
     }
 
-    fn row(&mut self, line: u64, ts: &str, number: &str, status: &str, code: &str) {
+    /// Moves the per-template counts into `stats.template_volume`, sorted.
+    fn finish(&mut self) {
+        let mut v: Vec<TemplateDay> = self
+            .volume
+            .drain()
+            .map(|((template, language, country, day), sends)| TemplateDay {
+                template,
+                language,
+                country,
+                day,
+                sends,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (&a.template, &a.language, &a.country, a.day).cmp(&(
+                &b.template,
+                &b.language,
+                &b.country,
+                b.day,
+            ))
+        });
+        self.stats.template_volume = v;
+    }
+
+    fn count_template(&mut self, ts: i64, status: &str, code: Option<i64>, t: TemplateCols<'_>) {
+        let template = t.template.trim();
+        if template.is_empty() || code.is_some() || status.trim().eq_ignore_ascii_case("failed") {
+            return;
+        }
+        let country = if !t.country.trim().is_empty() {
+            t.country.trim().to_ascii_uppercase()
+        } else if !t.recipient.trim().is_empty() {
+            crate::rates::country_of_number(t.recipient)
+                .unwrap_or("*")
+                .to_owned()
+        } else {
+            String::new()
+        };
+        let day = ts.div_euclid(86_400) * 86_400;
+        *self
+            .volume
+            .entry((
+                template.to_owned(),
+                t.language.trim().to_owned(),
+                country,
+                day,
+            ))
+            .or_insert(0) += 1;
+    }
+
+    fn row(
+        &mut self,
+        line: u64,
+        ts: &str,
+        number: &str,
+        status: &str,
+        code: &str,
+        tpl: TemplateCols<'_>,
+    ) {
         let Some(t) = parse_time(ts) else {
             let shown: String = ts.chars().take(40).collect();
             self.bad_row(
@@ -89,6 +168,7 @@ impl SendLogRead {
             }
         };
         self.stats.add(t, number, status.trim(), code);
+        self.count_template(t, status, code, tpl);
     }
 }
 
@@ -148,10 +228,16 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
     };
     let status = col("status");
     let code = col("error_code");
+    let any = |names: &[&str]| names.iter().find_map(|n| col(n));
+    let template = any(&["template_name", "template"]);
+    let language = any(&["template_language", "language"]);
+    let country = any(&["recipient_country", "country"]);
+    let recipient = any(&["recipient", "to", "wa_id"]);
     if status.is_none() && code.is_none() {
         return Err("the CSV header must name a status or an error_code column".into());
     }
     let mut out = SendLogRead::default();
+    out.stats.template_column = template.is_some();
     let mut rec = csv::StringRecord::new();
     loop {
         let line = rdr.position().line();
@@ -168,7 +254,13 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
                     continue;
                 }
                 let (t, n, s, c) = (get(Some(ts)), get(Some(num)), get(status), get(code));
-                out.row(line, t, n, s, c);
+                let tpl = TemplateCols {
+                    template: get(template),
+                    language: get(language),
+                    country: get(country),
+                    recipient: get(recipient),
+                };
+                out.row(line, t, n, s, c, tpl);
             }
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
@@ -182,6 +274,7 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
             }
         }
     }
+    out.finish();
     Ok(out)
 }
 
@@ -251,6 +344,14 @@ struct JsonRow {
     status: Option<serde_json::Value>,
     #[serde(default)]
     error_code: Option<serde_json::Value>,
+    #[serde(default, alias = "template")]
+    template_name: Option<serde_json::Value>,
+    #[serde(default, alias = "language")]
+    template_language: Option<serde_json::Value>,
+    #[serde(default, alias = "country")]
+    recipient_country: Option<serde_json::Value>,
+    #[serde(default, alias = "to", alias = "wa_id")]
+    recipient: Option<serde_json::Value>,
 }
 
 fn scalar(v: Option<&serde_json::Value>) -> String {
@@ -286,7 +387,22 @@ pub fn parse_jsonl(reader: impl BufRead) -> std::io::Result<SendLogRead> {
                     scalar(r.status.as_ref()),
                     scalar(r.error_code.as_ref()),
                 );
-                out.row(line_no, &t, &n, &s, &c);
+                let (tn, tl, tc, tr) = (
+                    scalar(r.template_name.as_ref()),
+                    scalar(r.template_language.as_ref()),
+                    scalar(r.recipient_country.as_ref()),
+                    scalar(r.recipient.as_ref()),
+                );
+                if !tn.is_empty() {
+                    out.stats.template_column = true;
+                }
+                let tpl = TemplateCols {
+                    template: &tn,
+                    language: &tl,
+                    country: &tc,
+                    recipient: &tr,
+                };
+                out.row(line_no, &t, &n, &s, &c, tpl);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -298,6 +414,7 @@ pub fn parse_jsonl(reader: impl BufRead) -> std::io::Result<SendLogRead> {
             }
         }
     }
+    out.finish();
     Ok(out)
 }
 

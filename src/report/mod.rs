@@ -10,6 +10,7 @@ pub mod json;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
+pub mod register;
 
 use std::path::{Path, PathBuf};
 
@@ -124,6 +125,10 @@ pub struct AccountReport {
     /// Template statuses and health, as collected (what the gate decides on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,
+    /// The template register after this run: every template the account
+    /// has had, its category changes and status history (no phone numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_register: Option<register::TemplateRegister>,
 }
 
 /// What could be sent when the account was collected: every template's
@@ -284,6 +289,7 @@ impl AccountReport {
             optin: Vec::new(),
             diff: None,
             inventory: None,
+            template_register: None,
         };
         a.derive(&BTreeMap::new());
         a
@@ -333,6 +339,7 @@ impl AccountReport {
             optin: Vec::new(),
             diff: None,
             inventory: None,
+            template_register: None,
         }
     }
 }
