@@ -18,7 +18,11 @@ fn run_dirs(out: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
+        // Run folders only (reports/register/ holds the template register).
+        .filter(|p| {
+            p.is_dir()
+                && wabaguard::report::previous::is_run_id(p.file_name().unwrap().to_str().unwrap())
+        })
         .collect();
     v.sort();
     v
