@@ -426,3 +426,88 @@ pub fn findings(
     check(snap, reg, policy, now, &mut em);
     em.out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::register::{ChangeSource, update};
+    use crate::snapshot::Template;
+
+    fn t(cat: &str, prev: Option<&str>, status: &str) -> Template {
+        Template {
+            name: "recibo".into(),
+            language: "es_MX".into(),
+            category: Some(cat.into()),
+            previous_category: prev.map(str::to_owned),
+            status: Some(status.into()),
+            ..Template::default()
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn countdowns_read_naturally() {
+        assert_eq!(countdown(Duration::minutes(40)), "40 minutes");
+        assert_eq!(countdown(Duration::hours(1)), "1 hour");
+        assert_eq!(countdown(Duration::days(1)), "1 day");
+        assert_eq!(countdown(Duration::hours(94)), "3 days 22 hours");
+        assert_eq!(countdown(Duration::hours(-3)), "0 minutes");
+    }
+
+    #[test]
+    fn a_change_before_every_rate_card_has_an_unknown_cost() {
+        let snap = Snapshot {
+            account: "a".into(),
+            templates: vec![t("MARKETING", Some("UTILITY"), "APPROVED")],
+            ..Snapshot::default()
+        };
+        let reg = update(None, &snap, at("2026-11-25T00:00:00Z"));
+        let e = &reg.templates[0];
+        let mut c = e.category_changes[0].clone();
+        assert_eq!(c.sources, [ChangeSource::PreviousCategory]);
+        c.at = at("2020-01-01T00:00:00Z");
+        match cost_impact(
+            &snap,
+            e,
+            &c,
+            &TemplatePolicy::default(),
+            at("2026-11-25T00:00:00Z"),
+        ) {
+            CostImpact::Unknown(why) => assert!(
+                why.contains("no rate card is in force on 2020-01-01"),
+                "{why}"
+            ),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn pauses_seen_only_by_runs_count_and_a_disabled_template_is_left_to_its_own_rule() {
+        let pack = crate::rulepack::RulePack::builtin().unwrap();
+        let policy = TemplatePolicy::default();
+        let mut snap = Snapshot {
+            account: "a".into(),
+            templates: vec![t("UTILITY", None, "PAUSED")],
+            ..Snapshot::default()
+        };
+        let mut reg = update(None, &snap, at("2026-11-20T00:00:00Z"));
+        let fired = |snap: &Snapshot, reg: &TemplateRegister, now: &str| {
+            findings(snap, reg, &policy, &pack, at(now))
+                .iter()
+                .any(|f| f.rule == "tpl.reg.paused-twice")
+        };
+        assert!(!fired(&snap, &reg, "2026-11-20T00:00:00Z"));
+        snap.templates[0].status = Some("APPROVED".into());
+        reg = update(Some(&reg), &snap, at("2026-11-21T00:00:00Z"));
+        snap.templates[0].status = Some("PAUSED".into());
+        reg = update(Some(&reg), &snap, at("2026-11-22T00:00:00Z"));
+        assert_eq!(reg.templates[0].pauses, 2);
+        assert!(fired(&snap, &reg, "2026-11-22T00:00:00Z"));
+        snap.templates[0].status = Some("DISABLED".into());
+        reg = update(Some(&reg), &snap, at("2026-11-23T00:00:00Z"));
+        assert!(!fired(&snap, &reg, "2026-11-23T00:00:00Z"));
+    }
+}

@@ -495,4 +495,61 @@ not json
         assert_eq!(r.stats.codes[&131_031].first, 1_795_989_600);
         assert_eq!(r.stats.last_ok["111"], 1_795_514_400);
     }
+
+    #[test]
+    fn template_sends_are_counted_per_template_country_and_day_in_a_stream() {
+        let csv = "timestamp,phone_number_id,recipient,template,status,error_code\n\
+                   2026-11-24T10:00:00Z,111,+5511999990000,pedido_enviado,delivered,\n\
+                   2026-11-24T11:00:00Z,111,+5511999990001,pedido_enviado,read,\n\
+                   2026-11-24T12:00:00Z,111,+5511999990002,pedido_enviado,failed,131049\n\
+                   2026-11-23T12:00:00Z,111,+14155550100,pedido_enviado,sent,\n\
+                   2026-11-23T12:00:00Z,111,+9990001,pedido_enviado,sent,\n\
+                   2026-11-23T13:00:00Z,111,+5511999990003,,sent,\n";
+        let r = parse_csv(csv.as_bytes()).unwrap();
+        assert!(r.stats.template_column);
+        let all = r
+            .stats
+            .template_sends("pedido_enviado", "pt_BR", 0, i64::MAX);
+        // Failed sends are not charged; an unknown calling code is "*".
+        assert_eq!(
+            all.into_iter().collect::<Vec<_>>(),
+            [
+                ("*".to_owned(), 1),
+                ("BR".to_owned(), 2),
+                ("US".to_owned(), 1)
+            ]
+        );
+        let day = 1_795_478_400; // 2026-11-24
+        let d = r
+            .stats
+            .template_sends("pedido_enviado", "pt_BR", day, day + 86_400);
+        assert_eq!(d.get("BR"), Some(&2));
+        assert_eq!(d.get("US"), None);
+
+        // A country column wins over the number; a language column splits.
+        let csv = "timestamp,phone_number_id,template_name,template_language,recipient_country,status\n\
+                   2026-11-24T10:00:00Z,111,promo,es_MX,mx,delivered\n\
+                   2026-11-24T10:00:00Z,111,promo,en_US,US,delivered\n";
+        let r = parse_csv(csv.as_bytes()).unwrap();
+        let es = r.stats.template_sends("promo", "es_MX", 0, i64::MAX);
+        assert_eq!(es.into_iter().collect::<Vec<_>>(), [("MX".to_owned(), 1)]);
+
+        // No template column: nothing counted, and the stats say so.
+        let r =
+            parse_csv("timestamp,phone_number_id,status\n1795989600,1,sent\n".as_bytes()).unwrap();
+        assert!(!r.stats.template_column);
+        assert!(r.stats.template_volume.is_empty());
+
+        // JSON Lines: `template` and `to` aliases; no recipient = the default country ("").
+        let text = r#"{"timestamp": 1795989600, "phone_number_id": "1", "status": "delivered", "template": "promo", "to": "+4915123456789"}
+{"timestamp": 1795989600, "phone_number_id": "1", "status": "delivered", "template_name": "promo"}
+"#;
+        let r = parse_jsonl(text.as_bytes()).unwrap();
+        assert!(r.stats.template_column);
+        let v = r.stats.template_sends("promo", "de", 0, i64::MAX);
+        assert_eq!(
+            v.into_iter().collect::<Vec<_>>(),
+            [(String::new(), 1), ("DE".to_owned(), 1)]
+        );
+    }
 }
