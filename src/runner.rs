@@ -136,7 +136,7 @@ pub fn run_once(
 }
 
 /// Saves each audited account's template register
-/// (`reports/register/<account>.json`) after the run folder is complete.
+/// (`reports/register-<account>.json`) after the run folder is complete.
 fn save_registers(report: &Report, out: &std::path::Path) {
     for a in &report.accounts {
         let Some(reg) = &a.template_register else {

@@ -18,11 +18,7 @@ fn run_dirs(out: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        // Run folders only (reports/register/ holds the template register).
-        .filter(|p| {
-            p.is_dir()
-                && wabaguard::report::previous::is_run_id(p.file_name().unwrap().to_str().unwrap())
-        })
+        .filter(|p| p.is_dir())
         .collect();
     v.sort();
     v

@@ -281,7 +281,7 @@ impl Setup {
     }
 
     fn register_file(&self) -> PathBuf {
-        self.dir.join("reports/register/lumen.json")
+        self.dir.join("reports/register-lumen.json")
     }
 }
 
@@ -601,7 +601,7 @@ fn a_corrupt_register_is_kept_aside_and_named() {
     std::fs::write(&p, "{\"version\": 1, \"account\": \"lumen\", \"templ").unwrap();
     let r = s.run("export2", RUN2, false, "");
     let notes = r["accounts"][0]["notes"].to_string();
-    assert!(notes.contains("register/lumen.json"), "{notes}");
+    assert!(notes.contains("register-lumen.json"), "{notes}");
     assert!(notes.contains("not a template register"), "{notes}");
     // The broken file is kept beside the new one, byte for byte.
     let aside: Vec<PathBuf> = std::fs::read_dir(p.parent().unwrap())

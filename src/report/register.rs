@@ -4,7 +4,7 @@
 //! template's `previous_category`, or a difference between two runs) and
 //! its status history (pauses).
 //!
-//! It lives in `reports/register/<account>.json`, one file per account,
+//! It lives in `reports/register-<account>.json`, one file per account,
 //! replaced atomically after each run (`run` and the daemon alike; the
 //! reports lock keeps them from writing at once). [`update`] is pure: the
 //! audit folds a snapshot into the previous register, the checks read the
@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::snapshot::{EventKind, Snapshot};
 
-pub const REGISTER_DIR: &str = "register";
+/// File name prefix in the reports folder (`register-<account>.json`): a
+/// file, not a folder, so the folders of the reports folder stay the runs.
+pub const REGISTER_PREFIX: &str = "register-";
 pub const REGISTER_VERSION: u32 = 1;
 
 /// One account's register.
@@ -475,11 +477,12 @@ pub enum RegisterError {
     },
 }
 
-/// `reports/register/<account>.json` (the account name made file-safe).
+/// `reports/register-<account>.json` (the account name made file-safe).
 pub fn path(reports_dir: &Path, account: &str) -> PathBuf {
-    reports_dir
-        .join(REGISTER_DIR)
-        .join(format!("{}.json", crate::runner::snapshot_folder(account)))
+    reports_dir.join(format!(
+        "{REGISTER_PREFIX}{}.json",
+        crate::runner::snapshot_folder(account)
+    ))
 }
 
 /// Reads an account's register: `Ok(None)` when there is none yet.
@@ -603,8 +606,7 @@ mod tests {
     fn save_keeps_a_corrupt_file_aside() {
         let d = tempfile::tempdir().unwrap();
         let p = path(d.path(), "casa verde");
-        assert!(p.ends_with("register/casa_verde.json"));
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        assert!(p.ends_with("register-casa_verde.json"));
         std::fs::write(&p, "{ torn").unwrap();
         let err = load(d.path(), "casa verde").unwrap_err().to_string();
         assert!(
