@@ -477,12 +477,19 @@ pub enum RegisterError {
     },
 }
 
-/// `reports/register-<account>.json` (the account name made file-safe).
+/// `reports/register-<account>.json`. A name that is not file-safe as it is
+/// is cleaned up and gets a short hash of the real name, so two accounts
+/// never share a file (`a/b` → `register-a_b-<hash>.json`, not `a_b`'s).
 pub fn path(reports_dir: &Path, account: &str) -> PathBuf {
-    reports_dir.join(format!(
-        "{REGISTER_PREFIX}{}.json",
-        crate::runner::snapshot_folder(account)
-    ))
+    use sha2::{Digest, Sha256};
+    let safe = crate::runner::snapshot_folder(account);
+    let name = if safe == account {
+        safe
+    } else {
+        let h = Sha256::digest(account.as_bytes());
+        format!("{safe}-{}", hex::encode(&h[..4]))
+    };
+    reports_dir.join(format!("{REGISTER_PREFIX}{name}.json"))
 }
 
 /// Reads an account's register: `Ok(None)` when there is none yet.
@@ -606,11 +613,17 @@ mod tests {
     fn save_keeps_a_corrupt_file_aside() {
         let d = tempfile::tempdir().unwrap();
         let p = path(d.path(), "casa verde");
-        assert!(p.ends_with("register-casa_verde.json"));
+        let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+        assert!(
+            name.starts_with("register-casa_verde-") && name.ends_with(".json"),
+            "{name}"
+        );
+        assert_ne!(p, path(d.path(), "casa_verde"));
+        assert!(path(d.path(), "casa-verde").ends_with("register-casa-verde.json"));
         std::fs::write(&p, "{ torn").unwrap();
         let err = load(d.path(), "casa verde").unwrap_err().to_string();
         assert!(
-            err.contains("casa_verde.json") && err.contains("not a template register"),
+            err.contains(&name) && err.contains("not a template register"),
             "{err}"
         );
         let reg = TemplateRegister::new("casa verde");
