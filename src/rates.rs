@@ -237,13 +237,19 @@ fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error
 /// `+1` is counted as US (the North American plan also covers Canada and the
 /// Caribbean, priced alike by Meta).
 pub fn country_of_number(number: &str) -> Option<&'static str> {
-    let digits: String = number
-        .trim()
-        .trim_start_matches('+')
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(4)
-        .collect();
+    // The first three digits, without allocating (this runs per send-log row).
+    let mut buf = [0u8; 3];
+    let mut n = 0;
+    for b in number.trim().trim_start_matches('+').bytes() {
+        if n == buf.len() {
+            break;
+        }
+        if b.is_ascii_digit() {
+            buf[n] = b;
+            n += 1;
+        }
+    }
+    let digits = std::str::from_utf8(&buf[..n]).unwrap_or("");
     const CODES: &[(&str, &str)] = &[
         ("1", "US"),
         ("7", "RU"),

@@ -34,8 +34,33 @@ pub struct SendLogRead {
     pub stats: SendStats,
     /// `(line, reason)` for the first bad rows.
     pub bad: Vec<(u64, String)>,
-    /// Successful sends per (template, language, country, UTC day start).
-    volume: std::collections::HashMap<(String, String, String, i64), u64>,
+    /// Successful sends per (template, language, country, UTC day start),
+    /// the strings interned so a row allocates nothing once they are known.
+    volume: std::collections::HashMap<(u32, u32, u32, i64), u64>,
+    strings: Interner,
+}
+
+/// Strings seen in the template columns, numbered.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: std::collections::HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_owned());
+        self.ids.insert(s.to_owned(), i);
+        i
+    }
+
+    fn name(&self, i: u32) -> String {
+        self.names.get(i as usize).cloned().unwrap_or_default()
+    }
 }
 
 /// The optional template columns of one row (empty when absent).
@@ -84,13 +109,14 @@ impl SendLogRead {
 
     /// Moves the per-template counts into `stats.template_volume`, sorted.
     fn finish(&mut self) {
+        let names = &self.strings;
         let mut v: Vec<TemplateDay> = self
             .volume
             .drain()
             .map(|((template, language, country, day), sends)| TemplateDay {
-                template,
-                language,
-                country,
+                template: names.name(template),
+                language: names.name(language),
+                country: names.name(country),
                 day,
                 sends,
             })
@@ -112,24 +138,25 @@ impl SendLogRead {
             return;
         }
         let country = if !t.country.trim().is_empty() {
-            t.country.trim().to_ascii_uppercase()
+            let c = t.country.trim();
+            if c.bytes().any(|b| b.is_ascii_lowercase()) {
+                self.strings.id(&c.to_ascii_uppercase())
+            } else {
+                self.strings.id(c)
+            }
         } else if !t.recipient.trim().is_empty() {
-            crate::rates::country_of_number(t.recipient)
-                .unwrap_or("*")
-                .to_owned()
+            self.strings
+                .id(crate::rates::country_of_number(t.recipient).unwrap_or("*"))
         } else {
-            String::new()
+            self.strings.id("")
         };
-        let day = ts.div_euclid(86_400) * 86_400;
-        *self
-            .volume
-            .entry((
-                template.to_owned(),
-                t.language.trim().to_owned(),
-                country,
-                day,
-            ))
-            .or_insert(0) += 1;
+        let key = (
+            self.strings.id(template),
+            self.strings.id(t.language.trim()),
+            country,
+            ts.div_euclid(86_400) * 86_400,
+        );
+        *self.volume.entry(key).or_insert(0) += 1;
     }
 
     fn row(
