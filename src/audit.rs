@@ -67,6 +67,12 @@ pub fn audit_collected(
     let span = info_span!("run", run_id = %rid);
     let _enter = span.enter();
     let suppressions = crate::suppress::Suppressions::load(cfg);
+    // Validated with the config; a failure here (the folder changed since)
+    // leaves the built-in cards.
+    let cards = cfg.rate_cards().unwrap_or_else(|e| {
+        warn!(error = %e, "rate cards: using the built-in ones");
+        crate::rates::RateCards::builtin().unwrap_or_default()
+    });
     let today = now.date_naive();
     let mut suppressed_by_entry =
         vec![crate::suppress::EntryCount::default(); suppressions.entries.len()];
@@ -92,6 +98,22 @@ pub fn audit_collected(
                 // Audiences are local CSV files: read them here, after the
                 // (possibly networked) collection, for every source alike.
                 collect::consent::collect_audiences(cfg, account, now, &mut snapshot);
+                // The template register: the previous one (if any) plus this run.
+                let previous_register = match reports_dir
+                    .map(|d| crate::report::register::load(d, &account.name))
+                {
+                    Some(Ok(r)) => r,
+                    Some(Err(e)) => {
+                        warn!(error = %e, "template register unreadable");
+                        snapshot.note_warning(format!(
+                            "{e}; starting a new register (the unreadable file is moved aside to a `.corrupt-<run-id>` file beside it when this run is saved)"
+                        ));
+                        None
+                    }
+                    None => None,
+                };
+                let register =
+                    crate::report::register::update(previous_register.as_ref(), &snapshot, now);
                 let ctx = CheckContext {
                     pack,
                     mask_phones: cfg.reports.mask_phone_numbers,
@@ -100,6 +122,12 @@ pub fn audit_collected(
                     optin: cfg.optin.policy(),
                 };
                 let mut findings = checks::run_all(&snapshot, &ctx);
+                let scope = checks::scope_of(&snapshot);
+                let mut em = checks::RuleEmitter::new(pack, &scope);
+                let policy = cfg.template_policy(account, cards.clone());
+                checks::register::check(&snapshot, &register, &policy, now, &mut em);
+                findings.extend(em.out);
+                checks::sort_findings(&mut findings);
                 // Before risk and counts: suppressed findings count toward neither.
                 suppressions.apply(
                     &account.name,
@@ -126,6 +154,7 @@ pub fn audit_collected(
                 )
                 .with_signals(risk, numbers, &titles);
                 section.inventory = Some(inventory);
+                section.template_register = Some(register);
                 section.optin = snapshot.audiences;
                 report.accounts.push(section);
             }

@@ -61,6 +61,9 @@ pub struct Config {
     /// `[server]`: the daemon's webhook receiver, health and metrics endpoints.
     #[serde(default)]
     pub server: ServerConfig,
+    /// `[templates]`: the template register, recategorisation costs and deadlines.
+    #[serde(default)]
+    pub templates: TemplatesConfig,
     /// Folder holding the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -157,6 +160,11 @@ pub struct AccountConfig {
     /// `[[accounts.audiences]]`: campaign audiences to check for opt-in.
     #[serde(default)]
     pub audiences: Vec<AudienceConfig>,
+    /// Destination country (ISO 3166 alpha-2) of sends whose country the
+    /// send log does not give (else `[templates] default_country`, else
+    /// `[optin] region`); used to price recategorisations.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 impl AccountConfig {
@@ -182,6 +190,45 @@ impl<'de> Deserialize<'de> for RejectedSecret {
         serde::de::IgnoredAny::deserialize(d)?;
         Ok(RejectedSecret)
     }
+}
+
+/// `[templates]`: the template register's findings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplatesConfig {
+    /// Days after a recategorisation during which Meta accepts a review request.
+    #[serde(default = "default_review_window")]
+    pub review_window_days: u32,
+    /// Days of send log a template's volume is measured over (scaled to a month).
+    #[serde(default = "default_volume_days")]
+    pub volume_days: u32,
+    /// Folder of rate cards (`*.toml`) added to the built-in ones
+    /// (rules/rates/); a card replaces a built-in one with the same
+    /// `effective_from`.
+    #[serde(default)]
+    pub rates_dir: Option<PathBuf>,
+    /// Destination country of sends whose country is not known (else `[optin] region`).
+    #[serde(default)]
+    pub default_country: Option<String>,
+}
+
+impl Default for TemplatesConfig {
+    fn default() -> Self {
+        TemplatesConfig {
+            review_window_days: default_review_window(),
+            volume_days: default_volume_days(),
+            rates_dir: None,
+            default_country: None,
+        }
+    }
+}
+
+fn default_review_window() -> u32 {
+    60
+}
+
+fn default_volume_days() -> u32 {
+    30
 }
 
 /// `[graph]`: how the live Graph API is reached.
@@ -498,7 +545,67 @@ impl Config {
         if s.dedupe_capacity == 0 {
             return Err(self.invalid("server.dedupe_capacity", "must be at least 1"));
         }
+        self.validate_templates()?;
         Ok(())
+    }
+
+    fn validate_templates(&self) -> Result<(), ConfigError> {
+        let t = &self.templates;
+        if t.review_window_days == 0 {
+            return Err(self.invalid("templates.review_window_days", "must be at least 1"));
+        }
+        if !(1..=366).contains(&t.volume_days) {
+            return Err(self.invalid(
+                "templates.volume_days",
+                format!("{} is not between 1 and 366 days", t.volume_days),
+            ));
+        }
+        let country = |field: String, c: &str| {
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()) {
+                Ok(())
+            } else {
+                Err(self.invalid(
+                    field,
+                    format!("`{c}` is not a two-letter country code (ISO 3166), e.g. \"BR\""),
+                ))
+            }
+        };
+        if let Some(c) = &t.default_country {
+            country("templates.default_country".into(), c)?;
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            if let Some(c) = &a.country {
+                country(format!("accounts[{i}].country"), c)?;
+            }
+        }
+        self.rate_cards()
+            .map_err(|e| self.invalid("templates.rates_dir", e.to_string()))?;
+        Ok(())
+    }
+
+    /// The rate cards: the built-in ones plus `[templates] rates_dir`.
+    pub fn rate_cards(&self) -> Result<crate::rates::RateCards, crate::rates::RateCardError> {
+        let dir = self.templates.rates_dir.as_deref().map(|p| self.resolve(p));
+        crate::rates::RateCards::load(dir.as_deref())
+    }
+
+    /// The register checks' settings for one account.
+    pub fn template_policy(
+        &self,
+        account: &AccountConfig,
+        cards: crate::rates::RateCards,
+    ) -> crate::checks::register::TemplatePolicy {
+        crate::checks::register::TemplatePolicy {
+            review_window_days: self.templates.review_window_days,
+            volume_days: self.templates.volume_days,
+            default_country: account
+                .country
+                .clone()
+                .or_else(|| self.templates.default_country.clone())
+                .unwrap_or_else(|| self.optin.region.clone())
+                .to_ascii_uppercase(),
+            cards,
+        }
     }
 
     fn validate_ops(&self) -> Result<(), ConfigError> {

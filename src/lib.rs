@@ -18,6 +18,7 @@ pub mod gate;
 pub mod mask;
 pub mod metrics;
 pub mod notify;
+pub mod rates;
 pub mod report;
 pub mod risk;
 pub mod rulepack;

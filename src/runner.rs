@@ -91,6 +91,7 @@ pub fn run_once(
         .count();
     let dir = report::write_run_with(&mut report, out, &extra)
         .map_err(|e| format!("cannot write reports to {}: {e}", out.display()))?;
+    save_registers(&report, out);
     if let Err(e) = history::append(out, &history::HistoryLine::of(&report)) {
         warn!(error = %e, "cannot append to history.jsonl");
     }
@@ -132,6 +133,25 @@ pub fn run_once(
         pruned,
         notified,
     })
+}
+
+/// Saves each audited account's template register
+/// (`reports/register-<account>.json`) after the run folder is complete.
+fn save_registers(report: &Report, out: &std::path::Path) {
+    for a in &report.accounts {
+        let Some(reg) = &a.template_register else {
+            continue;
+        };
+        match report::register::save(out, reg, &report.run_id) {
+            Ok(Some(kept)) => warn!(
+                account = %a.name,
+                kept = %kept.display(),
+                "the unreadable template register was moved aside; a new one was written"
+            ),
+            Ok(None) => {}
+            Err(e) => warn!(account = %a.name, error = %e, "cannot save the template register"),
+        }
+    }
 }
 
 /// A folder name for an account's snapshot: the name with anything but

@@ -919,18 +919,45 @@ impl Ctx<'_> {
                     }
                 }
                 _ => {
-                    if let Some(f) = meta(em.emit(
-                        "acct.event.category-impending",
-                        subject,
-                        format!(
-                            "Meta will move {name} ({lang}) to {target}{}",
-                            when.map(|w| format!(" on {}", ts(w))).unwrap_or_default()
+                    let high_within =
+                        em.param_i64("acct.event.category-impending", "high_within_days", 7);
+                    let current = self
+                        .snap
+                        .templates
+                        .iter()
+                        .find(|t| &t.name == name && &t.language == lang)
+                        .and_then(|t| t.category.clone());
+                    let from = current
+                        .as_deref()
+                        .map(|c| format!(" from {c}"))
+                        .unwrap_or_default();
+                    let message = match when {
+                        Some(w) => format!(
+                            "Meta will move {name} ({lang}){from} to {target} on {} ({} left): request a review in Business Support Home or recategorise it yourself before then",
+                            ts(w),
+                            crate::checks::register::countdown(chrono::Duration::seconds(w - now))
                         ),
-                    )) {
+                        None => format!(
+                            "Meta will move {name} ({lang}){from} to {target} (no date announced): request a review in Business Support Home or recategorise it yourself now"
+                        ),
+                    };
+                    if let Some(f) =
+                        meta(em.emit("acct.event.category-impending", subject, message))
+                    {
                         f.evidence = Some(at);
                         f.details.insert("correct_category".into(), json!(target));
+                        if let Some(c) = &current {
+                            f.details.insert("current_category".into(), json!(c));
+                        }
                         if let Some(w) = when {
                             f.details.insert("effective".into(), json!(ts(w)));
+                            f.details
+                                .insert("days_left".into(), json!((w - now) / 86_400));
+                            f.details
+                                .insert("hours_left".into(), json!((w - now) / 3600));
+                            if w - now <= high_within * 86_400 {
+                                f.severity = f.severity.max(Severity::High);
+                            }
                         }
                     }
                 }

@@ -7,6 +7,7 @@ pub mod account;
 mod finding;
 pub mod optin;
 pub mod profile;
+pub mod register;
 pub mod signal_examples;
 pub mod templates;
 

@@ -6,8 +6,10 @@
 //! Keys: `waba` (waba.json), `phone_numbers` (a list, or a Graph page),
 //! `business_profile` (phone number id → profile), `events` (webhook
 //! envelopes, as lines of events.jsonl), `send_log` (CSV lines, header
-//! first), `two_step` (the config's `[accounts.two_step]`) and
-//! `previous_numbers` (the previous run's per-number state).
+//! first), `two_step` (the config's `[accounts.two_step]`),
+//! `previous_numbers` (the previous run's per-number state), `templates`
+//! (Graph API template objects) and `register` (the template register as
+//! the previous run left it).
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -43,10 +45,27 @@ struct Example {
     two_step: Option<TwoStep>,
     #[serde(default)]
     previous_numbers: Option<Vec<NumberState>>,
+    /// Graph API template objects (a list, or a Graph page).
+    #[serde(default)]
+    templates: Option<serde_json::Value>,
+    /// The template register as the previous run left it.
+    #[serde(default)]
+    register: Option<crate::report::register::TemplateRegister>,
 }
 
 /// Builds the snapshot (and previous-run state) an example describes.
 pub fn example_snapshot(json: &str) -> Result<(Snapshot, Option<Vec<NumberState>>), String> {
+    example_state(json).map(|(s, p, _)| (s, p))
+}
+
+type ExampleState = (
+    Snapshot,
+    Option<Vec<NumberState>>,
+    Option<crate::report::register::TemplateRegister>,
+);
+
+/// The snapshot, previous per-number state and previous register of an example.
+fn example_state(json: &str) -> Result<ExampleState, String> {
     let ex: Example = serde_json::from_str(json).map_err(|e| e.to_string())?;
     let mut snap = Snapshot {
         account: "example".into(),
@@ -68,6 +87,13 @@ pub fn example_snapshot(json: &str) -> Result<(Snapshot, Option<Vec<NumberState>
         snap.phone_numbers =
             serde_json::from_value::<Vec<PhoneNumber>>(list).map_err(|e| e.to_string())?;
     }
+    if let Some(v) = ex.templates {
+        let list = match v {
+            serde_json::Value::Object(mut m) => m.remove("data").unwrap_or_default(),
+            other => other,
+        };
+        snap.templates = serde_json::from_value(list).map_err(|e| e.to_string())?;
+    }
     if !ex.events.is_empty() {
         let text: String = ex.events.iter().map(|e| format!("{e}\n")).collect();
         let (events, rep) =
@@ -87,12 +113,12 @@ pub fn example_snapshot(json: &str) -> Result<(Snapshot, Option<Vec<NumberState>
         stats.file = "send_log.csv".into();
         snap.send_stats = Some(stats);
     }
-    Ok((snap, ex.previous_numbers))
+    Ok((snap, ex.previous_numbers, ex.register))
 }
 
 /// Runs the profile and account checks on an example.
 pub fn run_example(pack: &RulePack, json: &str) -> Result<Vec<Finding>, String> {
-    let (snap, prev) = example_snapshot(json)?;
+    let (snap, prev, register) = example_state(json)?;
     let ctx = CheckContext {
         pack,
         mask_phones: true,
@@ -104,6 +130,14 @@ pub fn run_example(pack: &RulePack, json: &str) -> Result<Vec<Finding>, String> 
     let mut em = RuleEmitter::new(pack, &scope);
     super::profile::check(&snap, &ctx, &mut em);
     super::account::check(&snap, &ctx, &mut em);
+    let reg = crate::report::register::update(register.as_ref(), &snap, ctx.now);
+    super::register::check(
+        &snap,
+        &reg,
+        &super::register::TemplatePolicy::default(),
+        ctx.now,
+        &mut em,
+    );
     Ok(em.out)
 }
 
@@ -113,6 +147,7 @@ pub fn is_signal_family(family: &str) -> bool {
         || family.starts_with("account.")
         || family.starts_with("number.")
         || family.starts_with("business.")
+        || family.starts_with("register.")
 }
 
 /// Runs every example of every builtin profile/account rule; one line per failure.

@@ -8,6 +8,13 @@
 //! aggregated into hourly buckets per phone number and per error code while
 //! reading ([`SendStats`]). Unreadable rows are counted and named by line
 //! number in a note.
+//!
+//! Optional columns feed the template register's cost estimates: the
+//! template (`template_name` or `template`), its language
+//! (`template_language` or `language`) and the destination country
+//! (`recipient_country` or `country`, else derived from the calling code of
+//! `recipient`/`to`/`wa_id`): successful sends are counted per template,
+//! language, country and UTC day ([`TemplateDay`]) — never per recipient.
 
 use std::io::{BufRead, Read};
 use std::path::Path;
@@ -15,6 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::CollectError;
+use crate::snapshot::signals::TemplateDay;
 use crate::snapshot::{SendStats, parse_time};
 
 /// At most this many bad rows are described one by one.
@@ -26,6 +34,44 @@ pub struct SendLogRead {
     pub stats: SendStats,
     /// `(line, reason)` for the first bad rows.
     pub bad: Vec<(u64, String)>,
+    /// Successful sends per (template, language, country, UTC day start),
+    /// the strings interned so a row allocates nothing once they are known.
+    volume: std::collections::HashMap<(u32, u32, u32, i64), u64>,
+    strings: Interner,
+}
+
+/// Strings seen in the template columns, numbered.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: std::collections::HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.to_owned());
+        self.ids.insert(s.to_owned(), i);
+        i
+    }
+
+    fn name(&self, i: u32) -> String {
+        self.names.get(i as usize).cloned().unwrap_or_default()
+    }
+}
+
+/// The optional template columns of one row (empty when absent).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TemplateCols<'a> {
+    pub template: &'a str,
+    pub language: &'a str,
+    /// ISO 3166 alpha-2, when the log names it.
+    pub country: &'a str,
+    /// The recipient (only its calling code is read).
+    pub recipient: &'a str,
 }
 
 impl SendLogRead {
@@ -61,7 +107,67 @@ impl SendLogRead {
         }
     }
 
-    fn row(&mut self, line: u64, ts: &str, number: &str, status: &str, code: &str) {
+    /// Moves the per-template counts into `stats.template_volume`, sorted.
+    fn finish(&mut self) {
+        let names = &self.strings;
+        let mut v: Vec<TemplateDay> = self
+            .volume
+            .drain()
+            .map(|((template, language, country, day), sends)| TemplateDay {
+                template: names.name(template),
+                language: names.name(language),
+                country: names.name(country),
+                day,
+                sends,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (&a.template, &a.language, &a.country, a.day).cmp(&(
+                &b.template,
+                &b.language,
+                &b.country,
+                b.day,
+            ))
+        });
+        self.stats.template_volume = v;
+    }
+
+    fn count_template(&mut self, ts: i64, status: &str, code: Option<i64>, t: TemplateCols<'_>) {
+        let template = t.template.trim();
+        if template.is_empty() || code.is_some() || status.trim().eq_ignore_ascii_case("failed") {
+            return;
+        }
+        let country = if !t.country.trim().is_empty() {
+            let c = t.country.trim();
+            if c.bytes().any(|b| b.is_ascii_lowercase()) {
+                self.strings.id(&c.to_ascii_uppercase())
+            } else {
+                self.strings.id(c)
+            }
+        } else if !t.recipient.trim().is_empty() {
+            self.strings
+                .id(crate::rates::country_of_number(t.recipient).unwrap_or("*"))
+        } else {
+            self.strings.id("")
+        };
+        let key = (
+            self.strings.id(template),
+            self.strings.id(t.language.trim()),
+            country,
+            ts.div_euclid(86_400) * 86_400,
+        );
+        *self.volume.entry(key).or_insert(0) += 1;
+    }
+
+    fn row(
+        &mut self,
+        line: u64,
+        ts: &str,
+        number: &str,
+        status: &str,
+        code: &str,
+        tpl: TemplateCols<'_>,
+    ) {
         let Some(t) = parse_time(ts) else {
             let shown: String = ts.chars().take(40).collect();
             self.bad_row(
@@ -89,6 +195,7 @@ impl SendLogRead {
             }
         };
         self.stats.add(t, number, status.trim(), code);
+        self.count_template(t, status, code, tpl);
     }
 }
 
@@ -148,10 +255,16 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
     };
     let status = col("status");
     let code = col("error_code");
+    let any = |names: &[&str]| names.iter().find_map(|n| col(n));
+    let template = any(&["template_name", "template"]);
+    let language = any(&["template_language", "language"]);
+    let country = any(&["recipient_country", "country"]);
+    let recipient = any(&["recipient", "to", "wa_id"]);
     if status.is_none() && code.is_none() {
         return Err("the CSV header must name a status or an error_code column".into());
     }
     let mut out = SendLogRead::default();
+    out.stats.template_column = template.is_some();
     let mut rec = csv::StringRecord::new();
     loop {
         let line = rdr.position().line();
@@ -168,7 +281,13 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
                     continue;
                 }
                 let (t, n, s, c) = (get(Some(ts)), get(Some(num)), get(status), get(code));
-                out.row(line, t, n, s, c);
+                let tpl = TemplateCols {
+                    template: get(template),
+                    language: get(language),
+                    country: get(country),
+                    recipient: get(recipient),
+                };
+                out.row(line, t, n, s, c, tpl);
             }
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
@@ -182,6 +301,7 @@ pub fn parse_csv(reader: impl Read) -> Result<SendLogRead, String> {
             }
         }
     }
+    out.finish();
     Ok(out)
 }
 
@@ -251,6 +371,14 @@ struct JsonRow {
     status: Option<serde_json::Value>,
     #[serde(default)]
     error_code: Option<serde_json::Value>,
+    #[serde(default, alias = "template")]
+    template_name: Option<serde_json::Value>,
+    #[serde(default, alias = "language")]
+    template_language: Option<serde_json::Value>,
+    #[serde(default, alias = "country")]
+    recipient_country: Option<serde_json::Value>,
+    #[serde(default, alias = "to", alias = "wa_id")]
+    recipient: Option<serde_json::Value>,
 }
 
 fn scalar(v: Option<&serde_json::Value>) -> String {
@@ -286,7 +414,22 @@ pub fn parse_jsonl(reader: impl BufRead) -> std::io::Result<SendLogRead> {
                     scalar(r.status.as_ref()),
                     scalar(r.error_code.as_ref()),
                 );
-                out.row(line_no, &t, &n, &s, &c);
+                let (tn, tl, tc, tr) = (
+                    scalar(r.template_name.as_ref()),
+                    scalar(r.template_language.as_ref()),
+                    scalar(r.recipient_country.as_ref()),
+                    scalar(r.recipient.as_ref()),
+                );
+                if !tn.is_empty() {
+                    out.stats.template_column = true;
+                }
+                let tpl = TemplateCols {
+                    template: &tn,
+                    language: &tl,
+                    country: &tc,
+                    recipient: &tr,
+                };
+                out.row(line_no, &t, &n, &s, &c, tpl);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -298,6 +441,7 @@ pub fn parse_jsonl(reader: impl BufRead) -> std::io::Result<SendLogRead> {
             }
         }
     }
+    out.finish();
     Ok(out)
 }
 
@@ -377,6 +521,63 @@ not json
         assert_eq!(r.bad.iter().map(|b| b.0).collect::<Vec<_>>(), [3, 4]);
         assert_eq!(r.stats.codes[&131_031].first, 1_795_989_600);
         assert_eq!(r.stats.last_ok["111"], 1_795_514_400);
+    }
+
+    #[test]
+    fn template_sends_are_counted_per_template_country_and_day_in_a_stream() {
+        let csv = "timestamp,phone_number_id,recipient,template,status,error_code\n\
+                   2026-11-24T10:00:00Z,111,+5511999990000,pedido_enviado,delivered,\n\
+                   2026-11-24T11:00:00Z,111,+5511999990001,pedido_enviado,read,\n\
+                   2026-11-24T12:00:00Z,111,+5511999990002,pedido_enviado,failed,131049\n\
+                   2026-11-23T12:00:00Z,111,+14155550100,pedido_enviado,sent,\n\
+                   2026-11-23T12:00:00Z,111,+9990001,pedido_enviado,sent,\n\
+                   2026-11-23T13:00:00Z,111,+5511999990003,,sent,\n";
+        let r = parse_csv(csv.as_bytes()).unwrap();
+        assert!(r.stats.template_column);
+        let all = r
+            .stats
+            .template_sends("pedido_enviado", "pt_BR", 0, i64::MAX);
+        // Failed sends are not charged; an unknown calling code is "*".
+        assert_eq!(
+            all.into_iter().collect::<Vec<_>>(),
+            [
+                ("*".to_owned(), 1),
+                ("BR".to_owned(), 2),
+                ("US".to_owned(), 1)
+            ]
+        );
+        let day = 1_795_478_400; // 2026-11-24
+        let d = r
+            .stats
+            .template_sends("pedido_enviado", "pt_BR", day, day + 86_400);
+        assert_eq!(d.get("BR"), Some(&2));
+        assert_eq!(d.get("US"), None);
+
+        // A country column wins over the number; a language column splits.
+        let csv = "timestamp,phone_number_id,template_name,template_language,recipient_country,status\n\
+                   2026-11-24T10:00:00Z,111,promo,es_MX,mx,delivered\n\
+                   2026-11-24T10:00:00Z,111,promo,en_US,US,delivered\n";
+        let r = parse_csv(csv.as_bytes()).unwrap();
+        let es = r.stats.template_sends("promo", "es_MX", 0, i64::MAX);
+        assert_eq!(es.into_iter().collect::<Vec<_>>(), [("MX".to_owned(), 1)]);
+
+        // No template column: nothing counted, and the stats say so.
+        let r =
+            parse_csv("timestamp,phone_number_id,status\n1795989600,1,sent\n".as_bytes()).unwrap();
+        assert!(!r.stats.template_column);
+        assert!(r.stats.template_volume.is_empty());
+
+        // JSON Lines: `template` and `to` aliases; no recipient = the default country ("").
+        let text = r#"{"timestamp": 1795989600, "phone_number_id": "1", "status": "delivered", "template": "promo", "to": "+4915123456789"}
+{"timestamp": 1795989600, "phone_number_id": "1", "status": "delivered", "template_name": "promo"}
+"#;
+        let r = parse_jsonl(text.as_bytes()).unwrap();
+        assert!(r.stats.template_column);
+        let v = r.stats.template_sends("promo", "de", 0, i64::MAX);
+        assert_eq!(
+            v.into_iter().collect::<Vec<_>>(),
+            [(String::new(), 1), ("DE".to_owned(), 1)]
+        );
     }
 }
 

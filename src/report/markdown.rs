@@ -369,6 +369,7 @@ fn account(s: &mut String, a: &AccountReport) {
             }
         }
     }
+    templates(s, a);
     optin(s, a);
     if !a.notes.is_empty() {
         let _ = writeln!(s, "### Collection notes\n");
@@ -435,6 +436,77 @@ fn executive(s: &mut String, a: &AccountReport, e: &ExecutiveSummary) {
             s,
             "- **wabaguard heuristics:** {}",
             esc(&e.heuristics.join("; "))
+        );
+    }
+    s.push('\n');
+}
+
+/// The template register: one row per template the account has had.
+fn templates(s: &mut String, a: &AccountReport) {
+    let Some(reg) = a
+        .template_register
+        .as_ref()
+        .filter(|r| !r.templates.is_empty())
+    else {
+        return;
+    };
+    let day = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    let _ = writeln!(
+        s,
+        "### Templates
+"
+    );
+    let _ = writeln!(
+        s,
+        "Every template seen in this and earlier runs (the template register). Category changes: date, and `~` when only known to within runs.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Template | Language | Category (changes) | Status | Quality | First seen | Last seen | Pauses |\n|---|---|---|---|---|---|---|---:|"
+    );
+    for e in &reg.templates {
+        let mut cat = e.category.clone().unwrap_or_else(|| "–".into());
+        let changes: Vec<String> = e
+            .category_changes
+            .iter()
+            .map(|c| {
+                let when = match c.dating {
+                    super::register::ChangeDating::Exact => day(&c.at),
+                    super::register::ChangeDating::BetweenRuns => format!("~{}", day(&c.at)),
+                    super::register::ChangeDating::Unknown => "date unknown".into(),
+                };
+                format!("{} → {} {when}", c.from.as_deref().unwrap_or("?"), c.to)
+            })
+            .collect();
+        if !changes.is_empty() {
+            cat.push_str(&format!(" ({})", changes.join("; ")));
+        }
+        if let Some(p) = &e.pending_category {
+            cat.push_str(&format!(
+                " — Meta will move it to {}{}",
+                p.correct_category,
+                p.effective_at
+                    .map(|t| format!(" on {}", day(&t)))
+                    .unwrap_or_default()
+            ));
+        }
+        let status = match (&e.status, e.present) {
+            (Some(st), true) => st.clone(),
+            (Some(st), false) => format!("{st} (no longer listed)"),
+            (None, true) => "–".into(),
+            (None, false) => "no longer listed".into(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            esc(&e.name),
+            esc(&e.language),
+            esc(&cat),
+            esc(&status),
+            esc(e.quality.as_deref().unwrap_or("–")),
+            day(&e.first_seen),
+            day(&e.last_seen),
+            e.pauses
         );
     }
     s.push('\n');

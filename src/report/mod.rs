@@ -16,6 +16,7 @@ pub mod junit;
 pub mod lock;
 pub mod markdown;
 pub mod previous;
+pub mod register;
 pub mod sarif;
 pub mod trend;
 
@@ -132,6 +133,10 @@ pub struct AccountReport {
     /// Template statuses and health, as collected (what the gate decides on).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,
+    /// The template register after this run: every template the account
+    /// has had, its category changes and status history (no phone numbers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_register: Option<register::TemplateRegister>,
 }
 
 /// What could be sent when the account was collected: every template's
@@ -292,6 +297,7 @@ impl AccountReport {
             optin: Vec::new(),
             diff: None,
             inventory: None,
+            template_register: None,
         };
         a.derive(&BTreeMap::new());
         a
@@ -341,6 +347,7 @@ impl AccountReport {
             optin: Vec::new(),
             diff: None,
             inventory: None,
+            template_register: None,
         }
     }
 }

@@ -526,6 +526,9 @@ pub struct RulePack {
 /// test suite, so loading skips the (slower) Unicode-level regex check.
 const BUILTIN_MARK: &str = " (built-in)";
 
+/// The folder of rate cards under `rules/`, skipped by the rule loader.
+const RATES_DIR: &str = "rates/";
+
 /// The language key a template language maps to: `pt_BR` → `pt`, `es-419` → `es`.
 pub fn primary_language(lang: &str) -> String {
     lang.split(['_', '-'])
@@ -554,6 +557,8 @@ impl RulePack {
             None => files.extend(
                 EMBEDDED
                     .iter()
+                    // Rate cards (rules/rates/) are data of another kind: see `crate::rates`.
+                    .filter(|(p, _)| !p.starts_with(RATES_DIR))
                     .map(|(p, c)| (format!("rules/{p}{BUILTIN_MARK}"), (*c).to_owned())),
             ),
         }
@@ -1157,6 +1162,12 @@ fn collect_toml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let entry = entry?;
         let p = entry.path();
         if entry.file_type()?.is_dir() {
+            // A `rates/` folder holds rate cards, not rules (see `crate::rates`).
+            if p.file_name()
+                .is_some_and(|n| n == RATES_DIR.trim_end_matches('/'))
+            {
+                continue;
+            }
             collect_toml(&p, out)?;
         } else if p.extension().is_some_and(|e| e == "toml") {
             out.push(p);

@@ -249,6 +249,28 @@ pub struct SendStats {
     /// Last row per phone number id that was sent/delivered/read without an error.
     #[serde(default)]
     pub last_ok: BTreeMap<String, i64>,
+    /// Whether the log names the template of each send (`template_name` or `template`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub template_column: bool,
+    /// Successful sends per template, language, country and UTC day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub template_volume: Vec<TemplateDay>,
+}
+
+/// Successful sends of one template to one country on one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TemplateDay {
+    pub template: String,
+    /// Empty when the log has no language column.
+    #[serde(default)]
+    pub language: String,
+    /// ISO 3166 alpha-2; `*` for a recipient whose calling code is not known;
+    /// empty when the log names neither a country nor a recipient.
+    #[serde(default)]
+    pub country: String,
+    /// Start of the UTC day (unix seconds).
+    pub day: i64,
+    pub sends: u64,
 }
 
 /// Width of a send-statistics bucket: windows are exact to this.
@@ -349,6 +371,29 @@ impl SendStats {
             }
         }
         w
+    }
+
+    /// Successful sends of a template (rows without a language match any
+    /// language) per country, over the days starting in `[from, to)`.
+    pub fn template_sends(
+        &self,
+        template: &str,
+        language: &str,
+        from: i64,
+        to: i64,
+    ) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for d in &self.template_volume {
+            if d.template != template
+                || (!d.language.is_empty() && d.language != language)
+                || d.day < from
+                || d.day >= to
+            {
+                continue;
+            }
+            *out.entry(d.country.clone()).or_insert(0) += d.sends;
+        }
+        out
     }
 
     /// Phone number ids that appear in the log.
