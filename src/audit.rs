@@ -91,6 +91,7 @@ pub fn audit_collected(
                 // Audiences are local CSV files: read them here, after the
                 // (possibly networked) collection, for every source alike.
                 collect::consent::collect_audiences(cfg, account, now, &mut snapshot);
+                collect::optout::collect_optouts(cfg, account, pack, &mut snapshot);
                 let ctx = CheckContext {
                     pack,
                     mask_phones: cfg.reports.mask_phone_numbers,

@@ -58,6 +58,9 @@ pub struct Config {
     /// `[[notify]]`: webhooks told about new serious findings.
     #[serde(default)]
     pub notify: Vec<NotifyConfig>,
+    /// `[optout]`: opt-out detection in inbound replies.
+    #[serde(default)]
+    pub optout: OptoutConfig,
     /// Folder holding the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -154,6 +157,11 @@ pub struct AccountConfig {
     /// `[[accounts.audiences]]`: campaign audiences to check for opt-in.
     #[serde(default)]
     pub audiences: Vec<AudienceConfig>,
+    /// Inbound-messages export (webhook JSONL or CSV): opt-out replies in it,
+    /// and 131050 errors in `send_log`, are checked against the consent
+    /// ledgers of the account's audiences.
+    #[serde(default)]
+    pub inbound: Option<PathBuf>,
 }
 
 impl AccountConfig {
@@ -365,6 +373,16 @@ fn default_critical_below() -> f64 {
 
 fn default_invalid_above() -> f64 {
     0.05
+}
+
+/// `[optout]`: opt-out detection in inbound replies.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OptoutConfig {
+    /// Quick-reply payloads (or interactive button ids) that mean opt-out,
+    /// in addition to the rule pack's `optout.button-payload` list.
+    #[serde(default)]
+    pub payloads: Vec<String>,
 }
 
 /// `[[accounts.audiences]]`: an audience CSV and the consent ledger it is
@@ -642,6 +660,11 @@ impl Config {
                 return Err(self.invalid(field, format!("{v} is not a share between 0 and 1")));
             }
         }
+        for (i, p) in self.optout.payloads.iter().enumerate() {
+            if p.trim().is_empty() {
+                return Err(self.invalid(format!("optout.payloads[{i}]"), "must not be empty"));
+            }
+        }
         if o.critical_below > o.high_below {
             return Err(self.invalid(
                 "optin.critical_below",
@@ -652,6 +675,17 @@ impl Config {
             ));
         }
         for (i, a) in self.accounts.iter().enumerate() {
+            if let Some(p) = &a.inbound {
+                if p.as_os_str().is_empty() {
+                    return Err(self.invalid(format!("accounts[{i}].inbound"), "must not be empty"));
+                }
+                if a.audiences.is_empty() {
+                    return Err(self.invalid(
+                        format!("accounts[{i}].inbound"),
+                        "opt-out replies are checked against the consent ledgers of the account's audiences: add an [[accounts.audiences]] entry with `consent = \"...\"`",
+                    ));
+                }
+            }
             let mut names = HashSet::new();
             for (j, aud) in a.audiences.iter().enumerate() {
                 let field = format!("accounts[{i}].audiences[{j}]");

@@ -6,6 +6,7 @@
 pub mod account;
 mod finding;
 pub mod optin;
+pub mod optout;
 pub mod profile;
 pub mod signal_examples;
 pub mod templates;
@@ -50,6 +51,7 @@ pub fn run_all(snapshot: &Snapshot, ctx: &CheckContext<'_>) -> Vec<Finding> {
     account::check(snapshot, ctx, &mut em);
     out.extend(em.out);
     out.extend(optin::check(snapshot, ctx.pack, &ctx.optin, &scope));
+    out.extend(optout::check(snapshot, ctx.pack, ctx.mask_phones, &scope));
     sort_findings(&mut out);
     out
 }

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod events;
 pub mod exports;
 pub mod graph;
+pub mod optout;
 pub mod send_log;
 pub mod template_file;
 
