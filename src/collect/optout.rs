@@ -144,7 +144,7 @@ impl<'p> Detector<'p> {
         let h = hits.first()?;
         Some(Detection {
             rule: self.pack.rules[h.rule].def.id.clone(),
-            evidence: cut(text.get(h.start..h.end).unwrap_or(text)),
+            evidence: cut(text),
         })
     }
 
