@@ -756,7 +756,7 @@ impl SendLogSink {
         }
         let d = Detection {
             rule: RULE_131050.to_owned(),
-            evidence: "error 131050 (user stopped marketing messages)".to_owned(),
+            evidence: "user stopped marketing messages".to_owned(),
         };
         self.acc.request(&mut self.norm, to, at, SOURCE_131050, d);
     }
@@ -994,14 +994,16 @@ pub fn compute(pack: &RulePack, p: &OptoutParams) -> Result<OptoutOutcome, Optou
     };
 
     let mut acc = Acc::default();
-    let mut by_source_messages = 0;
     for path in &p.inbound {
-        acc.merge(read_inbound(path, &det, &norm, nthreads)?);
+        let mut a = read_inbound(path, &det, &norm, nthreads)?;
+        tag(&mut a, path);
+        acc.merge(a);
     }
-    by_source_messages += acc.messages;
+    let inbound_messages = acc.messages;
     if let Some(log) = &p.send_log {
         let mut a = read_send_log_131050(log, &norm, nthreads)?;
         a.messages = 0;
+        tag(&mut a, log);
         acc.merge(a);
     }
 
@@ -1080,7 +1082,7 @@ pub fn compute(pack: &RulePack, p: &OptoutParams) -> Result<OptoutOutcome, Optou
         consent: p.consent.display().to_string(),
         inbound: p.inbound.iter().map(|i| i.display().to_string()).collect(),
         send_log: p.send_log.as_ref().map(|s| s.display().to_string()),
-        messages: by_source_messages,
+        messages: inbound_messages,
         bad_lines: acc.bad,
         bad_samples: acc.bad_samples,
         detected: reqs.len() as u64,
@@ -1097,6 +1099,17 @@ pub fn compute(pack: &RulePack, p: &OptoutParams) -> Result<OptoutOutcome, Optou
         rows,
         format,
     })
+}
+
+/// Names the file in the reasons of its bad-line samples (several files
+/// are read into one result): `inbound.jsonl line 4: not a webhook ...`.
+fn tag(acc: &mut Acc, path: &Path) {
+    let name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    for s in &mut acc.bad_samples {
+        s.reason = format!("{name} line {}: {}", s.line, s.reason);
+    }
 }
 
 /// Whether the ledger events of a number record a request at `at`: an
@@ -1194,7 +1207,7 @@ pub fn collect_optouts(
                     let lines: Vec<String> = a
                         .bad_samples
                         .iter()
-                        .map(|s| format!("line {}: {}", s.line, s.reason))
+                        .map(|s| s.reason.clone())
                         .collect();
                     snapshot.note_warning(format!(
                         "opt-out check of `{}`: {} unreadable line(s) skipped ({})",

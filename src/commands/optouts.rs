@@ -128,7 +128,7 @@ fn text(
         a.messages, a.bad_lines, a.invalid_numbers
     )?;
     for s in &a.bad_samples {
-        writeln!(out, "            line {}: {}", s.line, s.reason)?;
+        writeln!(out, "            {}", s.reason)?;
     }
     if a.bad_lines > a.bad_samples.len() as u64 {
         writeln!(
