@@ -78,7 +78,10 @@ fn main() {
     }
     let bin = binary();
     if !bin.is_file() {
-        eprintln!("{} not found: run `cargo build --release` first", bin.display());
+        eprintln!(
+            "{} not found: run `cargo build --release` first",
+            bin.display()
+        );
         std::process::exit(2);
     }
     let inbound = dir.join("inbound.jsonl");
@@ -110,7 +113,10 @@ fn main() {
         "input {} ({:.0} MB); load average {}",
         inbound.display(),
         size as f64 / 1e6,
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     if let Err(e) = timed(&cmd) {
         eprintln!("{e}");

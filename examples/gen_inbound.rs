@@ -45,14 +45,70 @@ impl Rng {
 }
 
 const KEYWORDS: [&[&str]; 8] = [
-    &["STOP", "stop", "Stop", "UNSUBSCRIBE", "unsubscribe", "opt out", "STOP ALL", "Cancel"],
-    &["BAJA", "baja", "PARAR", "Cancelar", "SALIR", "Basta", "darme de baja", "STOP"],
-    &["SAIR", "sair", "PARAR", "Parar", "CANCELAR", "Descadastrar", "Chega", "STOP"],
-    &["BERHENTI", "berhenti", "STOP", "UNREG", "Berhenti berlangganan", "stop"],
+    &[
+        "STOP",
+        "stop",
+        "Stop",
+        "UNSUBSCRIBE",
+        "unsubscribe",
+        "opt out",
+        "STOP ALL",
+        "Cancel",
+    ],
+    &[
+        "BAJA",
+        "baja",
+        "PARAR",
+        "Cancelar",
+        "SALIR",
+        "Basta",
+        "darme de baja",
+        "STOP",
+    ],
+    &[
+        "SAIR",
+        "sair",
+        "PARAR",
+        "Parar",
+        "CANCELAR",
+        "Descadastrar",
+        "Chega",
+        "STOP",
+    ],
+    &[
+        "BERHENTI",
+        "berhenti",
+        "STOP",
+        "UNREG",
+        "Berhenti berlangganan",
+        "stop",
+    ],
     &["रोकें", "बंद करो", "बंद करें", "STOP", "band karo", "रोक दो"],
-    &["STOPP", "Stopp", "ABMELDEN", "abmelden", "Abbestellen", "STOP"],
-    &["STOP", "ARRÊT", "Arrêt", "ARRET", "DÉSABONNER", "désabonner", "Désabonnement"],
-    &["STOP", "BASTA", "Basta", "Disiscrivimi", "Cancellami", "stop"],
+    &[
+        "STOPP",
+        "Stopp",
+        "ABMELDEN",
+        "abmelden",
+        "Abbestellen",
+        "STOP",
+    ],
+    &[
+        "STOP",
+        "ARRÊT",
+        "Arrêt",
+        "ARRET",
+        "DÉSABONNER",
+        "désabonner",
+        "Désabonnement",
+    ],
+    &[
+        "STOP",
+        "BASTA",
+        "Basta",
+        "Disiscrivimi",
+        "Cancellami",
+        "stop",
+    ],
 ];
 
 const PRE: [&[&str]; 8] = [
@@ -67,7 +123,9 @@ const PRE: [&[&str]; 8] = [
 ];
 
 const POST: [&[&str]; 8] = [
-    &["", "", "", " please", " now", " thanks", "!", "!!!", ".", " 🛑", " 🙏"],
+    &[
+        "", "", "", " please", " now", " thanks", "!", "!!!", ".", " 🛑", " 🙏",
+    ],
     &["", "", " por favor", " gracias", "!", "."],
     &["", "", " por favor", " obrigado", "!", "."],
     &["", "", " ya", " dong", " min", "!"],
@@ -373,7 +431,10 @@ fn message(rng: &mut Rng, lang: usize) -> (serde_json::Value, bool) {
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = args
+        .first()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let seed: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(42);
     let dir = std::path::PathBuf::from(args.get(2).map_or("/tmp/inbound-1m", String::as_str));
     std::fs::create_dir_all(&dir)?;

@@ -11,7 +11,9 @@ use wabaguard::collect::optout::{OptoutParams, compute};
 use wabaguard::rulepack::RulePack;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/optout").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/optout")
+        .join(name)
 }
 
 /// Runs in an empty folder, so no ./config.toml is picked up.
@@ -61,12 +63,34 @@ fn jsonl_export_send_log_and_scoped_ledger() {
     assert_eq!(a.unrecorded_numbers, 4);
     assert_eq!(a.bad_lines, 4);
     let reasons: Vec<&str> = a.bad_samples.iter().map(|s| s.reason.as_str()).collect();
-    assert!(reasons[0].starts_with("inbound_mixed.jsonl line 4: not a webhook envelope"), "{reasons:?}");
-    assert!(reasons.contains(&"inbound_mixed.jsonl line 6: a message without `from`"), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.starts_with("inbound_mixed.jsonl line 10: ")), "{reasons:?}");
-    assert!(reasons.contains(&"send_log_131050.csv line 5: 131050 row without a recipient"), "{reasons:?}");
+    assert!(
+        reasons[0].starts_with("inbound_mixed.jsonl line 4: not a webhook envelope"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"inbound_mixed.jsonl line 6: a message without `from`"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("inbound_mixed.jsonl line 10: ")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"send_log_131050.csv line 5: 131050 row without a recipient"),
+        "{reasons:?}"
+    );
     let phones: Vec<u64> = o.rows.iter().map(|r| r.phone).collect();
-    assert_eq!(phones, [17_025_550_101, 15_125_550_191, 5_511_958_127_765, 34_600_111_222]);
+    assert_eq!(
+        phones,
+        [
+            17_025_550_101,
+            15_125_550_191,
+            5_511_958_127_765,
+            34_600_111_222
+        ]
+    );
 }
 
 #[test]
@@ -101,7 +125,13 @@ fn emitted_rows_use_the_ledger_columns_and_close_the_gap_when_appended() {
     l.push_str(written.split_once('\n').unwrap().1);
     std::fs::write(&ledger, l).unwrap();
     let out = cmd(d.path())
-        .args(["optouts", "--format", "json", "--fail-on-unrecorded", "--inbound"])
+        .args([
+            "optouts",
+            "--format",
+            "json",
+            "--fail-on-unrecorded",
+            "--inbound",
+        ])
         .arg(fixture("inbound_mixed.jsonl"))
         .arg("--send-log")
         .arg(fixture("send_log_131050.csv"))
@@ -134,7 +164,10 @@ fn text_output_masks_numbers_and_names_bad_lines() {
     assert!(text.starts_with("3 numbers asked to stop"), "{text}");
     assert!(text.contains("+1 ••• ••• 0191"), "{text}");
     assert!(!text.contains("15125550191"), "{text}");
-    assert!(text.contains("inbound_mixed.jsonl line 4: not a webhook envelope"), "{text}");
+    assert!(
+        text.contains("inbound_mixed.jsonl line 4: not a webhook envelope"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -142,7 +175,11 @@ fn csv_export_is_read_by_header() {
     let pack = RulePack::builtin().unwrap();
     let o = compute(
         &pack,
-        &params(&[fixture("inbound.csv")], None, fixture("ledger_scoped.csv")),
+        &params(
+            &[fixture("inbound.csv")],
+            None,
+            fixture("ledger_scoped.csv"),
+        ),
     )
     .unwrap();
     assert_eq!(o.audit.messages, 6);

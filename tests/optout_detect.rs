@@ -7,8 +7,16 @@ use wabaguard::collect::optout::{Detector, RULE_BUTTON};
 use wabaguard::rulepack::{RuleKind, RulePack};
 
 fn check(lang: &str, positives: &[&str], negatives: &[&str]) {
-    assert!(positives.len() >= 15, "{lang}: {} positives", positives.len());
-    assert!(negatives.len() >= 15, "{lang}: {} negatives", negatives.len());
+    assert!(
+        positives.len() >= 15,
+        "{lang}: {} positives",
+        positives.len()
+    );
+    assert!(
+        negatives.len() >= 15,
+        "{lang}: {} negatives",
+        negatives.len()
+    );
     let pack = RulePack::builtin().unwrap();
     let det = Detector::new(&pack, &[]);
     let mut wrong = Vec::new();
@@ -377,7 +385,8 @@ fn buttons_payloads_and_titles() {
     let pack = RulePack::builtin().unwrap();
     let det = Detector::new(&pack, &["MY_CUSTOM_STOP".to_owned()]);
     assert_eq!(
-        det.button(Some("stop_marketing"), Some("Sí")).map(|d| d.rule),
+        det.button(Some("stop_marketing"), Some("Sí"))
+            .map(|d| d.rule),
         Some(RULE_BUTTON.to_owned())
     );
     assert!(det.button(Some(" my_custom_stop "), None).is_some());

@@ -86,15 +86,21 @@ fn finding(a: &OptoutAudit, pack: &RulePack, mask: bool, scope: &str) -> Option<
         evidence.push_str(&format!("; and {more} more"));
     }
     Some(
-        Finding::new(&rule.def.family, &rule.def.id, rule.severity, subject, message)
-            .remediation(rule.def.remediation.trim())
-            .evidence(evidence)
-            .detail("detected", a.detected)
-            .detail("numbers", a.numbers)
-            .detail("unrecorded_numbers", a.unrecorded_numbers)
-            .detail("unrecorded", a.unrecorded)
-            .detail("messages", a.messages)
-            .detail("bad_lines", a.bad_lines)
-            .fingerprinted(scope),
+        Finding::new(
+            &rule.def.family,
+            &rule.def.id,
+            rule.severity,
+            subject,
+            message,
+        )
+        .remediation(rule.def.remediation.trim())
+        .evidence(evidence)
+        .detail("detected", a.detected)
+        .detail("numbers", a.numbers)
+        .detail("unrecorded_numbers", a.unrecorded_numbers)
+        .detail("unrecorded", a.unrecorded)
+        .detail("messages", a.messages)
+        .detail("bad_lines", a.bad_lines)
+        .fingerprinted(scope),
     )
 }

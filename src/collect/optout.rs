@@ -644,7 +644,8 @@ impl RowSink for InboundCsvSink<'_, '_> {
         };
         let from = fields.get(fc).copied().unwrap_or(b"");
         if from.trim_ascii().is_empty() {
-            self.acc.bad(line, || "no sender in the `from` column".to_owned());
+            self.acc
+                .bad(line, || "no sender in the `from` column".to_owned());
             return;
         }
         let Some(at) = fields
@@ -744,9 +745,8 @@ impl SendLogSink {
     fn found(&mut self, line: u64, ts: &[u8], to: &[u8]) {
         self.acc.messages += 1;
         let Some(at) = std::str::from_utf8(ts).ok().and_then(parse_at) else {
-            self.acc.bad(line, || {
-                "131050 row without a valid timestamp".to_owned()
-            });
+            self.acc
+                .bad(line, || "131050 row without a valid timestamp".to_owned());
             return;
         };
         if to.trim_ascii().is_empty() {
@@ -1104,9 +1104,10 @@ pub fn compute(pack: &RulePack, p: &OptoutParams) -> Result<OptoutOutcome, Optou
 /// Names the file in the reasons of its bad-line samples (several files
 /// are read into one result): `inbound.jsonl line 4: not a webhook ...`.
 fn tag(acc: &mut Acc, path: &Path) {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     for s in &mut acc.bad_samples {
         s.reason = format!("{name} line {}: {}", s.line, s.reason);
     }
@@ -1204,11 +1205,8 @@ pub fn collect_optouts(
                 a.inbound = vec![inbound.display().to_string()];
                 a.send_log = account.send_log.as_ref().map(|l| l.display().to_string());
                 if a.bad_lines > 0 {
-                    let lines: Vec<String> = a
-                        .bad_samples
-                        .iter()
-                        .map(|s| s.reason.clone())
-                        .collect();
+                    let lines: Vec<String> =
+                        a.bad_samples.iter().map(|s| s.reason.clone()).collect();
                     snapshot.note_warning(format!(
                         "opt-out check of `{}`: {} unreadable line(s) skipped ({})",
                         aud.name,
@@ -1302,7 +1300,10 @@ mod tests {
     #[test]
     fn timestamps() {
         assert_eq!(parse_at("1763900000"), Some(1_763_900_000_000_000));
-        assert_eq!(parse_at("2025-11-23T12:13:20Z"), Some(1_763_900_000_000_000));
+        assert_eq!(
+            parse_at("2025-11-23T12:13:20Z"),
+            Some(1_763_900_000_000_000)
+        );
         assert_eq!(parse_at("12"), None);
         assert_eq!(parse_at("soon"), None);
     }

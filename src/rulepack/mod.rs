@@ -890,7 +890,8 @@ impl RulePack {
     /// of `signal` in every language, through a prefilter of that signal
     /// alone (inbound replies are matched this way).
     pub fn scan_any_language(&self, signal: Signal, text: &str) -> Vec<Hit> {
-        let idx = self.by_signal[signal as usize].get_or_init(|| self.build_index(None, Some(signal)));
+        let idx =
+            self.by_signal[signal as usize].get_or_init(|| self.build_index(None, Some(signal)));
         self.scan_index(idx, &[signal], text)
     }
 
