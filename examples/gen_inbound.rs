@@ -383,7 +383,8 @@ fn message(rng: &mut Rng, lang: usize) -> (serde_json::Value, bool) {
             return (json!({"type": "text", "text": {"body": s}}), true);
         }
         if r < 85 {
-            let s = fill(rng, rng.pick(REQUESTS[lang]));
+            let t = rng.pick(REQUESTS[lang]);
+            let s = fill(rng, t);
             return (json!({"type": "text", "text": {"body": s}}), true);
         }
         let (payload, title) = *[
@@ -408,7 +409,8 @@ fn message(rng: &mut Rng, lang: usize) -> (serde_json::Value, bool) {
     }
     let r = rng.below(100);
     if r < 33 {
-        let s = fill(rng, rng.pick(HARD[lang]));
+        let t = rng.pick(HARD[lang]);
+        let s = fill(rng, t);
         (json!({"type": "text", "text": {"body": s}}), false)
     } else if r < 40 {
         let (payload, title) = *[
@@ -424,7 +426,8 @@ fn message(rng: &mut Rng, lang: usize) -> (serde_json::Value, bool) {
             false,
         )
     } else {
-        let s = fill(rng, rng.pick(CHAT[lang]));
+        let t = rng.pick(CHAT[lang]);
+        let s = fill(rng, t);
         (json!({"type": "text", "text": {"body": s}}), false)
     }
 }

@@ -524,10 +524,8 @@ fn read_inbound_jsonl(
                             Err(_) => break,
                         };
                         let Ok((block, first)) = next else { break };
-                        let mut line = first;
-                        for raw in block.split(|&b| b == b'\n') {
+                        for (line, raw) in (first..).zip(block.split(|&b| b == b'\n')) {
                             process_json_line(raw, line, det, &mut norm, &mut acc);
-                            line += 1;
                         }
                     }
                     acc
