@@ -114,6 +114,7 @@ pub fn audit_collected(
                 };
                 let register =
                     crate::report::register::update(previous_register.as_ref(), &snapshot, now);
+                collect::optout::collect_optouts(cfg, account, pack, &mut snapshot);
                 let ctx = CheckContext {
                     pack,
                     mask_phones: cfg.reports.mask_phone_numbers,

@@ -15,7 +15,7 @@ use crate::checks::Severity;
 account signals and opt-in coverage — scores the lock risk and writes risk reports.\n\n\
 Exit codes: 0 = ran fine (findings may exist), 1 = policy failure (--fail-on reached, gate refused), \
 2 = could not run (bad config, unreadable input, no account could be collected).",
-    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot\n  wabaguard daemon                               audit on the [daemon] schedule\n  wabaguard gate --account casa-verde --template order_update:en_US\n  wabaguard optin --audience audience.csv --consent consent_ledger.csv"
+    after_help = "Examples:\n  wabaguard run                                  audit the accounts in ./config.toml\n  wabaguard run --fail-on high                   exit 1 when a high or critical finding exists\n  wabaguard lint-templates message_templates.json\n  wabaguard diagnose --account casa-verde        stage, cause and runbook of a blocked or locked account\n  wabaguard rules explain tpl.mkt.discount\n  wabaguard snapshot --account acme-eu --out acme-snapshot\n  wabaguard daemon                               audit on the [daemon] schedule\n  wabaguard gate --account casa-verde --template order_update:en_US\n  wabaguard optin --audience audience.csv --consent consent_ledger.csv\n  wabaguard optouts --inbound inbound.jsonl --consent consent_ledger.csv"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -124,6 +124,20 @@ wabaguard optin --audience a.csv --consent l.csv --uncovered drop.csv --fail-bel
 Exit codes: 0 = computed, 1 = coverage below --fail-below, 2 = a file could not be read (the message names file and line)."
     )]
     Optin(OptinArgs),
+    /// Opt-out replies (STOP, opt-out buttons, error 131050) missing from a consent ledger.
+    #[command(
+        long_about = "Finds opt-out requests that never reached the consent ledger: in-chat replies in an inbound-messages \
+export (Cloud API `messages` webhook envelopes, one per line, or CSV from,timestamp,text,button_payload), taps on \
+opt-out quick-reply buttons, and error 131050 (user stopped marketing messages) in a send log. Replies are classified \
+by the rule pack (rules optout.keyword, optout.request, optout.button-payload; every language at once). A request is \
+recorded when the ledger has an opt_out for the number at or after it, or the number was already opted out; the \
+others can be written as ledger rows to append (--emit-ledger-rows, numbers in clear).",
+        after_help = "Examples:\n  wabaguard optouts --inbound inbound.jsonl --consent consent_ledger.csv\n  \
+wabaguard optouts --inbound inbound.jsonl --send-log send_log.csv --consent ledger.csv --emit-ledger-rows missing.csv\n  \
+tail -n +2 missing.csv >> ledger.csv      # append the rows without their header\n\n\
+Exit codes: 0 = checked, 1 = unrecorded opt-outs found with --fail-on-unrecorded, 2 = a file could not be read."
+    )]
+    Optouts(OptoutsArgs),
     /// Audit on the [daemon] schedule until SIGTERM/SIGINT (one run at a time).
     #[command(
         long_about = "Runs the same audit as `wabaguard run` on the cron schedule of the config's [daemon] section, \
@@ -324,6 +338,39 @@ pub struct OptinArgs {
     #[arg(long, value_name = "FILE")]
     pub send_log: Option<PathBuf>,
     /// Config file for the [optin] defaults [default: ./config.toml when present].
+    #[arg(short, long)]
+    pub config: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(long, value_name = "N", default_value_t = 0, hide_short_help = true)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct OptoutsArgs {
+    /// Inbound-messages export: webhook JSON Lines (.jsonl) or CSV from,timestamp,text,button_payload (repeatable).
+    #[arg(long, value_name = "FILE", required_unless_present = "send_log")]
+    pub inbound: Vec<PathBuf>,
+    /// Send log (CSV or JSON Lines with timestamp, recipient, error_code) to read error 131050 from.
+    #[arg(long, value_name = "FILE")]
+    pub send_log: Option<PathBuf>,
+    /// Consent ledger CSV: phone,event,timestamp,source (optional scope).
+    #[arg(long, value_name = "FILE")]
+    pub consent: PathBuf,
+    /// Region of national numbers in the ledger [default: [optin] region from the config, else US].
+    #[arg(long, value_name = "CC")]
+    pub region: Option<String>,
+    /// A quick-reply payload (or interactive button id) that means opt-out (repeatable; adds to the rule pack's list and [optout] payloads).
+    #[arg(long = "payload", value_name = "PAYLOAD")]
+    pub payloads: Vec<String>,
+    /// Write the missing opt_out rows, in the ledger's own columns, to this CSV (numbers in clear).
+    #[arg(long, value_name = "OUT.csv")]
+    pub emit_ledger_rows: Option<PathBuf>,
+    /// Exit 1 when an opt-out is missing from the ledger.
+    #[arg(long)]
+    pub fail_on_unrecorded: bool,
+    #[arg(long, value_enum, default_value_t = OptinFormat::Text)]
+    pub format: OptinFormat,
+    /// Config file for [optin] region, [optout] payloads and [rules] [default: ./config.toml when present].
     #[arg(short, long)]
     pub config: Option<PathBuf>,
     /// Worker threads [default: one per core].

@@ -64,6 +64,9 @@ pub struct Config {
     /// `[templates]`: the template register, recategorisation costs and deadlines.
     #[serde(default)]
     pub templates: TemplatesConfig,
+    /// `[optout]`: opt-out detection in inbound replies.
+    #[serde(default)]
+    pub optout: OptoutConfig,
     /// Folder holding the config file; relative paths resolve against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -165,6 +168,11 @@ pub struct AccountConfig {
     /// `[optin] region`); used to price recategorisations.
     #[serde(default)]
     pub country: Option<String>,
+    /// Inbound-messages export (webhook JSONL or CSV): opt-out replies in it,
+    /// and 131050 errors in `send_log`, are checked against the consent
+    /// ledgers of the account's audiences.
+    #[serde(default)]
+    pub inbound: Option<PathBuf>,
 }
 
 impl AccountConfig {
@@ -415,6 +423,16 @@ fn default_critical_below() -> f64 {
 
 fn default_invalid_above() -> f64 {
     0.05
+}
+
+/// `[optout]`: opt-out detection in inbound replies.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OptoutConfig {
+    /// Quick-reply payloads (or interactive button ids) that mean opt-out,
+    /// in addition to the rule pack's `optout.button-payload` list.
+    #[serde(default)]
+    pub payloads: Vec<String>,
 }
 
 /// `[[accounts.audiences]]`: an audience CSV and the consent ledger it is
@@ -796,6 +814,11 @@ impl Config {
                 return Err(self.invalid(field, format!("{v} is not a share between 0 and 1")));
             }
         }
+        for (i, p) in self.optout.payloads.iter().enumerate() {
+            if p.trim().is_empty() {
+                return Err(self.invalid(format!("optout.payloads[{i}]"), "must not be empty"));
+            }
+        }
         if o.critical_below > o.high_below {
             return Err(self.invalid(
                 "optin.critical_below",
@@ -806,6 +829,17 @@ impl Config {
             ));
         }
         for (i, a) in self.accounts.iter().enumerate() {
+            if let Some(p) = &a.inbound {
+                if p.as_os_str().is_empty() {
+                    return Err(self.invalid(format!("accounts[{i}].inbound"), "must not be empty"));
+                }
+                if a.audiences.is_empty() {
+                    return Err(self.invalid(
+                        format!("accounts[{i}].inbound"),
+                        "opt-out replies are checked against the consent ledgers of the account's audiences: add an [[accounts.audiences]] entry with `consent = \"...\"`",
+                    ));
+                }
+            }
             let mut names = HashSet::new();
             for (j, aud) in a.audiences.iter().enumerate() {
                 let field = format!("accounts[{i}].audiences[{j}]");

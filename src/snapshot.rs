@@ -8,6 +8,7 @@
 //! values they do not know as `info`.
 
 pub mod optin;
+pub mod optout;
 
 use std::collections::BTreeMap;
 
@@ -83,6 +84,9 @@ pub struct Snapshot {
     /// Opt-in coverage of the audiences configured on the account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub audiences: Vec<optin::AudienceCoverage>,
+    /// Opt-out replies checked against consent ledgers (accounts with `inbound`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optouts: Vec<optout::OptoutAudit>,
 }
 
 impl Snapshot {

@@ -6,6 +6,7 @@
 pub mod account;
 mod finding;
 pub mod optin;
+pub mod optout;
 pub mod profile;
 pub mod register;
 pub mod signal_examples;
@@ -51,6 +52,7 @@ pub fn run_all(snapshot: &Snapshot, ctx: &CheckContext<'_>) -> Vec<Finding> {
     account::check(snapshot, ctx, &mut em);
     out.extend(em.out);
     out.extend(optin::check(snapshot, ctx.pack, &ctx.optin, &scope));
+    out.extend(optout::check(snapshot, ctx.pack, ctx.mask_phones, &scope));
     sort_findings(&mut out);
     out
 }

@@ -9,6 +9,7 @@ pub mod event_store;
 pub mod events;
 pub mod exports;
 pub mod graph;
+pub mod optout;
 pub mod send_log;
 pub mod template_file;
 

@@ -5,6 +5,7 @@ pub mod diagnose;
 pub mod gate;
 pub mod lint;
 pub mod optin;
+pub mod optouts;
 pub mod rules;
 pub mod run;
 pub mod snapshot;
@@ -52,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Snapshot(args) => snapshot::snapshot(&args, &cli.global),
         Command::Diagnose(args) => diagnose::diagnose(&args),
         Command::Optin(args) => optin::optin(&args, &cli.global),
+        Command::Optouts(args) => optouts::optouts(&args, &cli.global),
         Command::Daemon(args) => daemon::daemon(&args),
         Command::Gate(args) => gate::gate(&args),
         Command::Triage(args) => triage::triage(&args, &cli.global),

@@ -80,14 +80,19 @@ pub enum Signal {
     Restricted,
     /// Words that say "this is a one-time code".
     Code,
+    /// An inbound reply asking the business to stop messaging (STOP,
+    /// "no quiero recibir más mensajes"); matched on inbound messages, never
+    /// on templates.
+    Optout,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 4] = [
+    pub const ALL: [Signal; 5] = [
         Signal::Marketing,
         Signal::Utility,
         Signal::Restricted,
         Signal::Code,
+        Signal::Optout,
     ];
 
     fn bit(self) -> u8 {
@@ -100,6 +105,7 @@ impl Signal {
             Signal::Utility => "utility",
             Signal::Restricted => "restricted",
             Signal::Code => "code",
+            Signal::Optout => "optout",
         }
     }
 }
@@ -520,6 +526,9 @@ pub struct RulePack {
     indexes: HashMap<String, OnceLock<LangIndex>>,
     /// The "unknown language" index: every language's patterns.
     fallback: OnceLock<LangIndex>,
+    /// Per signal: every language's patterns of that signal only (for text
+    /// of no known language, such as inbound replies).
+    by_signal: [OnceLock<LangIndex>; 5],
 }
 
 /// Suffix of the names of embedded files: they were fully validated by the
@@ -736,7 +745,7 @@ impl RulePack {
                     path: pb,
                     rule: m.rule,
                     message:
-                        "rule has patterns but no `signal` (marketing, utility, restricted, code)"
+                        "rule has patterns but no `signal` (marketing, utility, restricted, code, optout)"
                             .into(),
                 });
             }
@@ -833,6 +842,7 @@ impl RulePack {
             languages,
             indexes,
             fallback: OnceLock::new(),
+            by_signal: Default::default(),
         })
     }
 
@@ -903,14 +913,17 @@ impl RulePack {
     /// The prefilter index of a language key (`""` or an unknown key: all languages).
     fn index(&self, lang_key: &str) -> &LangIndex {
         match self.indexes.get(lang_key) {
-            Some(cell) => cell.get_or_init(|| self.build_index(Some(lang_key))),
-            None => self.fallback.get_or_init(|| self.build_index(None)),
+            Some(cell) => cell.get_or_init(|| self.build_index(Some(lang_key), None)),
+            None => self.fallback.get_or_init(|| self.build_index(None, None)),
         }
     }
 
-    /// `lang = None` builds the all-languages index (unknown template languages).
-    fn build_index(&self, lang: Option<&str>) -> LangIndex {
+    /// `lang = None` builds the all-languages index (unknown template
+    /// languages); `signal` keeps only that signal's patterns and
+    /// neutralizers.
+    fn build_index(&self, lang: Option<&str>, signal: Option<Signal>) -> LangIndex {
         let lang_ok = |l: &str| l == "*" || lang.is_none_or(|k| k == l);
+        let sig_ok = |bits: u8| signal.is_none_or(|s| bits & s.bit() != 0);
         let mut lits: Vec<String> = Vec::new();
         let mut lit_ids: HashMap<String, usize> = HashMap::new();
         let mut targets: Vec<Vec<(u32, u8)>> = Vec::new();
@@ -940,12 +953,13 @@ impl RulePack {
             }
         };
         for (i, p) in self.patterns.iter().enumerate() {
-            if self.rules[p.rule].enabled && lang_ok(&p.language) {
+            let bits = self.rules[p.rule].def.signal.map_or(0, Signal::bit);
+            if self.rules[p.rule].enabled && lang_ok(&p.language) && sig_ok(bits) {
                 add(Entry::Pattern(i as u32), &p.literals);
             }
         }
         for (i, n) in self.neutralizers.iter().enumerate() {
-            if lang_ok(&n.language) {
+            if lang_ok(&n.language) && sig_ok(n.signals) {
                 add(Entry::Neutralizer(i as u32), &n.literals);
             }
         }
@@ -995,8 +1009,21 @@ impl RulePack {
 
     /// Like [`scan`](Self::scan) for several signals in one pass.
     pub fn scan_signals(&self, language: &str, signals: &[Signal], text: &str) -> Vec<Hit> {
-        let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
         let idx = self.index(&primary_language(language));
+        self.scan_index(idx, signals, text)
+    }
+
+    /// Like [`scan`](Self::scan) for text of no known language: the patterns
+    /// of `signal` in every language, through a prefilter of that signal
+    /// alone (inbound replies are matched this way).
+    pub fn scan_any_language(&self, signal: Signal, text: &str) -> Vec<Hit> {
+        let idx =
+            self.by_signal[signal as usize].get_or_init(|| self.build_index(None, Some(signal)));
+        self.scan_index(idx, &[signal], text)
+    }
+
+    fn scan_index(&self, idx: &LangIndex, signals: &[Signal], text: &str) -> Vec<Hit> {
+        let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
         // Candidates: entries one of whose clauses is satisfied by the
         // literals occurring in the lower-cased text.
         let cands = idx.candidates(text);
@@ -1015,7 +1042,7 @@ impl RulePack {
                 }
             }
         }
-        let mut blanked: [Option<String>; 4] = Default::default();
+        let mut blanked: [Option<String>; 5] = Default::default();
         let mut hits = Vec::new();
         for (e, w) in cands {
             let Entry::Pattern(pi) = e else { continue };
