@@ -29,37 +29,39 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
         scope: "",
         verticals: &[],
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    if args.format == LintFormat::Md {
-        writeln!(out, "# Template lint\n")?;
+    let mut sink = Sink {
+        out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+        format: args.format,
+        json_items: 0,
+        closed: false,
+    };
+    match args.format {
+        LintFormat::Md => sink.write(b"# Template lint\n\n")?,
+        // The count of templates is only known at the end, so it follows
+        // the findings (JSON objects are unordered).
+        LintFormat::Json => sink.write(b"{\"findings\":[")?,
+        _ => {}
     }
-    let mut totals = Chunk::default();
+    let mut templates = 0usize;
+    let mut counts = SeverityCounts::default();
     // sarif/junit: each file's templates with their findings.
     let mut per_file: Vec<(&Path, Vec<TemplateFindings>)> = Vec::new();
     for file in &args.files {
         let bytes = std::fs::read(file)
             .map_err(|e| CmdError(format!("{}: cannot read: {e}", file.display())))?;
-        let mut chunk = lint_file(file, &bytes, &ctx, args.format)?;
+        let done = lint_file(file, &bytes, &ctx, &mut sink)?;
         drop(bytes);
+        templates += done.templates;
+        counts.merge(&done.counts);
         if matches!(args.format, LintFormat::Sarif | LintFormat::Junit) {
-            per_file.push((file, std::mem::take(&mut chunk.items)));
-            totals.templates += chunk.templates;
-            totals.counts.merge(&chunk.counts);
-        } else if args.format != LintFormat::Json {
-            if let Err(e) = out.write_all(&chunk.out) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(Outcome::Ok);
-                }
-                return Err(e.into());
-            }
-            totals.templates += chunk.templates;
-            totals.counts.merge(&chunk.counts);
-        } else {
-            totals.append_json(chunk);
+            per_file.push((file, done.items));
         }
     }
-    let (templates, counts) = (totals.templates, totals.counts);
+    if sink.closed {
+        // The reader went away (e.g. `| head`): nothing more to say.
+        return Ok(Outcome::Ok);
+    }
+    let mut out = sink.out;
     match args.format {
         LintFormat::Sarif => {
             let findings: Vec<Vec<Finding>> = per_file
@@ -103,9 +105,7 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
             out.write_all(junit::render("wabaguard lint-templates", &suites).as_bytes())?;
         }
         LintFormat::Json => {
-            write!(out, "{{\"templates\":{templates},\"findings\":[")?;
-            out.write_all(&totals.out)?;
-            write!(out, "],\"summary\":")?;
+            write!(out, "],\"templates\":{templates},\"summary\":")?;
             serde_json::to_writer(&mut out, &counts)?;
             writeln!(out, "}}")?;
         }
@@ -142,13 +142,50 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
             )?;
         }
     }
-    out.flush()?;
+    match out.flush() {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Outcome::Ok),
+        r => r?,
+    }
     if let Some(min) = args.fail_on {
         if counts.at_or_above(min) > 0 {
             return Ok(Outcome::Policy);
         }
     }
     Ok(Outcome::Ok)
+}
+
+/// Where rendered batches go, in input order, as soon as they are ready:
+/// output is streamed, so memory does not grow with the number of findings.
+struct Sink {
+    out: BufWriter<std::io::Stdout>,
+    format: LintFormat,
+    /// JSON: findings written so far (for the separating commas).
+    json_items: usize,
+    /// The reader closed the pipe; the rest is linted but not written.
+    closed: bool,
+}
+
+impl Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.out.write_all(bytes) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    fn put(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        if self.format == LintFormat::Json && chunk.json_items > 0 && self.json_items > 0 {
+            self.write(b",")?;
+        }
+        self.json_items += chunk.json_items;
+        self.write(&chunk.out)
+    }
 }
 
 /// Rendered output of a run of templates, with its counts.
@@ -166,31 +203,27 @@ struct Chunk {
 /// A template's label (`name (language)`) and its findings.
 type TemplateFindings = (String, Vec<Finding>);
 
-impl Chunk {
-    fn append_json(&mut self, other: Chunk) {
-        if other.json_items > 0 {
-            if self.json_items > 0 {
-                self.out.push(b',');
-            }
-            self.out.extend_from_slice(&other.out);
-        }
-        self.json_items += other.json_items;
-        self.templates += other.templates;
-        self.counts.merge(&other.counts);
-    }
+/// What linting one file leaves once its output went to the sink.
+#[derive(Default)]
+struct FileDone {
+    templates: usize,
+    counts: SeverityCounts,
+    /// sarif/junit: every template with its findings.
+    items: Vec<TemplateFindings>,
 }
 
 const BATCH: usize = 512;
 
 /// Parses `bytes` on this thread while worker threads lint batches of
-/// templates; rendered batches are put back in input order, so the output
+/// templates; rendered batches go to the sink in input order, so the output
 /// is identical to a sequential run.
 fn lint_file(
     file: &Path,
     bytes: &[u8],
     ctx: &TemplateContext<'_>,
-    format: LintFormat,
-) -> Result<Chunk, CmdError> {
+    sink: &mut Sink,
+) -> Result<FileDone, CmdError> {
+    let format = sink.format;
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -216,26 +249,30 @@ fn lint_file(
             });
         }
         drop(done_tx);
-        // The collector reorders finished batches.
-        let collector = scope.spawn(move || {
+        // The collector reorders finished batches and writes them out.
+        let collector = scope.spawn(move || -> std::io::Result<FileDone> {
             let mut pending = std::collections::BTreeMap::new();
             let mut next = 0usize;
-            let mut acc = Chunk::default();
+            let mut done = FileDone::default();
+            let mut failed = None;
             for (seq, chunk) in done_rx {
                 pending.insert(seq, chunk);
                 while let Some(c) = pending.remove(&next) {
-                    if format == LintFormat::Json {
-                        acc.append_json(c);
-                    } else {
-                        acc.out.extend_from_slice(&c.out);
-                        acc.templates += c.templates;
-                        acc.counts.merge(&c.counts);
-                        acc.items.extend(c.items);
+                    done.templates += c.templates;
+                    done.counts.merge(&c.counts);
+                    if matches!(format, LintFormat::Sarif | LintFormat::Junit) {
+                        done.items.extend(c.items);
+                    } else if failed.is_none() {
+                        // Keep draining after an error so the workers finish.
+                        failed = sink.put(&c).err();
                     }
                     next += 1;
                 }
             }
-            acc
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(done),
+            }
         });
         let mut seq = 0usize;
         let mut batch = Vec::with_capacity(BATCH);
@@ -251,11 +288,11 @@ fn lint_file(
             let _ = work_tx.send((seq, std::mem::take(&mut batch)));
         }
         drop(work_tx);
-        let chunk = collector
+        let done = collector
             .join()
-            .map_err(|_| CmdError("internal error: lint worker panicked".into()))?;
+            .map_err(|_| CmdError("internal error: lint worker panicked".into()))??;
         parsed?;
-        Ok(chunk)
+        Ok(done)
     })
 }
 

@@ -27,6 +27,8 @@ use std::sync::{LazyLock, OnceLock};
 use aho_corasick::AhoCorasick;
 
 use regex::Regex;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::{Input, meta};
 
 pub mod countries;
 mod literals;
@@ -254,17 +256,17 @@ pub struct Pattern {
     /// Prefilter requirement on the lower-cased text (`None`: no usable
     /// literal; the pattern runs on every template of its language).
     pub literals: Option<Clauses>,
-    compiled: OnceLock<Regex>,
+    compiled: OnceLock<Matcher>,
     tail: OnceLock<Regex>,
-    max_len: OnceLock<Option<usize>>,
 }
 
 impl Pattern {
     /// The first match at word boundaries in `text[from..]` (see
     /// [`find_verified`]).
     pub fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
+        let m = self.matcher();
         find_verified(
-            self.regex(),
+            |hay, at| m.find_at(hay, at),
             || tail_regex(&self.tail, &self.regex_src),
             text,
             from,
@@ -275,9 +277,10 @@ impl Pattern {
     /// Like [`find`](Self::find), searching only the window the prefilter's
     /// literal occurrences allow (see [`Window`]).
     fn find_in(&self, text: &str, w: Window) -> Option<(usize, usize)> {
-        let (from, to) = w.span(text, max_len(&self.max_len, &self.regex_src));
+        let m = self.matcher();
+        let (from, to) = w.span(text, m.max_len);
         find_verified(
-            self.regex(),
+            |hay, at| m.find_at(hay, at),
             || tail_regex(&self.tail, &self.regex_src),
             text,
             from,
@@ -285,17 +288,61 @@ impl Pattern {
         )
     }
 
-    pub fn regex(&self) -> &Regex {
-        // Validated at load time with regex-syntax, so compilation cannot fail
-        // for syntax; a size-limit failure degrades to a never-matching regex.
-        self.compiled
-            .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
+    fn matcher(&self) -> &Matcher {
+        self.compiled.get_or_init(|| Matcher::new(&self.regex_src))
     }
 }
 
-fn never_matching_regex() -> Regex {
-    #[allow(clippy::expect_used)]
-    Regex::new(r"[^\s\S]").expect("static regex")
+/// A pattern's compiled matcher and the longest match it can produce.
+///
+/// Built from one parse of the pattern with `regex-automata`'s meta engine,
+/// configured for this use: the rule pack's own literal prefilter and
+/// windows already select where a pattern runs, so the engine's literal
+/// prefilter, one-pass DFA and backtracker (each costly to build, little
+/// gain on short windows) are off, and only the overall match is tracked.
+/// Compiling patterns lazily is most of the start-up cost of a lint run;
+/// this halves it compared with `regex::Regex::new` plus a separate parse
+/// for the maximum length.
+#[derive(Debug)]
+struct Matcher {
+    re: meta::Regex,
+    max_len: Option<usize>,
+}
+
+impl Matcher {
+    fn new(src: &str) -> Matcher {
+        // Validated at load time with regex-syntax, so parsing cannot fail;
+        // a size-limit failure degrades to a never-matching matcher.
+        let Ok(hir) = regex_syntax::parse(src) else {
+            return Matcher::never();
+        };
+        let max_len = hir.properties().maximum_len();
+        let config = meta::Config::new()
+            .auto_prefilter(false)
+            .onepass(false)
+            .backtrack(false)
+            .which_captures(WhichCaptures::Implicit);
+        match meta::Builder::new().configure(config).build_from_hir(&hir) {
+            Ok(re) => Matcher { re, max_len },
+            Err(_) => Matcher::never(),
+        }
+    }
+
+    fn never() -> Matcher {
+        #[allow(clippy::expect_used)]
+        let re = meta::Regex::new(r"[^\s\S]").expect("static regex");
+        Matcher {
+            re,
+            max_len: Some(0),
+        }
+    }
+
+    /// The leftmost-first match in `hay[at..]` (look-around sees all of `hay`).
+    fn find_at(&self, hay: &str, at: usize) -> Option<(usize, usize)> {
+        self.re
+            .search(&Input::new(hay).range(at..))
+            .map(|m| (m.start(), m.end()))
+    }
 }
 
 #[derive(Debug)]
@@ -308,21 +355,20 @@ struct Neutralizer {
     examples: Examples,
     source: String,
     literals: Option<Clauses>,
-    compiled: OnceLock<Regex>,
+    compiled: OnceLock<Matcher>,
     tail: OnceLock<Regex>,
-    max_len: OnceLock<Option<usize>>,
 }
 
 impl Neutralizer {
-    fn regex(&self) -> &Regex {
-        self.compiled
-            .get_or_init(|| Regex::new(&self.regex_src).unwrap_or_else(|_| never_matching_regex()))
+    fn matcher(&self) -> &Matcher {
+        self.compiled.get_or_init(|| Matcher::new(&self.regex_src))
     }
 
     fn find_in(&self, text: &str, from: usize, w: Window) -> Option<(usize, usize)> {
-        let (lo, to) = w.span(text, max_len(&self.max_len, &self.regex_src));
+        let m = self.matcher();
+        let (lo, to) = w.span(text, m.max_len);
         find_verified(
-            self.regex(),
+            |hay, at| m.find_at(hay, at),
             || tail_regex(&self.tail, &self.regex_src),
             text,
             from.max(lo),
@@ -369,16 +415,6 @@ impl Window {
         }
         (from, to)
     }
-}
-
-/// The longest match (in bytes) a regex can produce, if bounded; computed
-/// once per pattern, on first use.
-fn max_len(cell: &OnceLock<Option<usize>>, src: &str) -> Option<usize> {
-    *cell.get_or_init(|| {
-        regex_syntax::parse(src)
-            .ok()
-            .and_then(|h| h.properties().maximum_len())
-    })
 }
 
 /// Something the prefilter can select: a pattern or a neutralizer.
@@ -721,7 +757,6 @@ impl RulePack {
                     literals: lits,
                     compiled: OnceLock::new(),
                     tail: OnceLock::new(),
-                    max_len: OnceLock::new(),
                 });
                 let _ = n.note;
             }
@@ -780,7 +815,6 @@ impl RulePack {
                     literals,
                     compiled: OnceLock::new(),
                     tail: OnceLock::new(),
-                    max_len: OnceLock::new(),
                 });
             }
             rules[ri].languages.insert(language.clone());
@@ -866,10 +900,10 @@ impl RulePack {
         }
         let _ = self.index("");
         for p in &self.patterns {
-            let _ = p.regex();
+            let _ = p.matcher();
         }
         for n in &self.neutralizers {
-            let _ = n.regex();
+            let _ = n.matcher();
         }
     }
 
@@ -1358,7 +1392,13 @@ pub fn is_word_char(c: char) -> bool {
 /// (checked only on a side where the match itself starts/ends with a word
 /// character, like `rg -w`). Without a retry regex: see [`find_verified`].
 pub fn find_at_word_boundary(re: &Regex, text: &str) -> Option<(usize, usize)> {
-    find_verified(re, || re, text, 0, text.len())
+    find_verified(
+        |hay, at| re.find_at(hay, at).map(|m| (m.start(), m.end())),
+        || re,
+        text,
+        0,
+        text.len(),
+    )
 }
 
 /// Compiles `(?:SRC)(\W|$)`: the pattern followed by a non-word character or
@@ -1367,6 +1407,11 @@ fn tail_regex<'a>(cell: &'a OnceLock<Regex>, src: &str) -> &'a Regex {
     cell.get_or_init(|| {
         Regex::new(&format!(r"(?:{src})(\W|$)")).unwrap_or_else(|_| never_matching_regex())
     })
+}
+
+fn never_matching_regex() -> Regex {
+    #[allow(clippy::expect_used)]
+    Regex::new(r"[^\s\S]").expect("static regex")
 }
 
 /// The first match at word boundaries in `text[from..to]` (`to` on a char
@@ -1378,7 +1423,7 @@ fn tail_regex<'a>(cell: &'a OnceLock<Regex>, src: &str) -> &'a Regex {
 /// non-word character — which finds the alternative that does end at a
 /// boundary. Only then does the search move on.
 pub fn find_verified<'a>(
-    re: &Regex,
+    find: impl Fn(&str, usize) -> Option<(usize, usize)>,
     tail: impl Fn() -> &'a Regex,
     text: &str,
     from: usize,
@@ -1387,8 +1432,7 @@ pub fn find_verified<'a>(
     let hay = &text[..to];
     let mut start_at = from;
     while start_at <= hay.len() {
-        let m = re.find_at(hay, start_at)?;
-        let (s, e) = (m.start(), m.end());
+        let (s, e) = find(hay, start_at)?;
         if e > s {
             if boundary_ok(text, s, e) {
                 return Some((s, e));
