@@ -2,8 +2,8 @@
 //! Target: 1,000 signed POSTs a second for 10 s, no loss, p99 < 20 ms.
 //!
 //! ```text
-//! cargo run --release --example bench_webhook                    # 1000/s for 10 s, ack = durable
-//! cargo run --release --example bench_webhook -- 1000 10 queued  # rate, seconds, ack mode
+//! cargo run --release --example bench_webhook                    # 1000/s for 10 s, ack = queued (the default)
+//! cargo run --release --example bench_webhook -- 1000 10 durable # rate, seconds, ack mode
 //! ```
 //! The receiver is the real one ([`wabaguard::server::Server`]) started
 //! in-process on 127.0.0.1:0 with a config of two accounts, writing its
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rate: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     let secs: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
-    let ack = args.get(2).map(String::as_str).unwrap_or("durable");
+    let ack = args.get(2).map(String::as_str).unwrap_or("queued");
     let n = rate * secs;
 
     // The reports folder lives under target/, on the build's disk.

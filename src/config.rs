@@ -1048,8 +1048,9 @@ pub struct ServerConfig {
     /// Webhook deliveries waiting for the store writer; when full, 503.
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
-    /// When to answer 200: after the change is fsync'd (`durable`), or once
-    /// it is queued for the writer (`queued`: faster, loses the queue on a crash).
+    /// When to answer 200: once the change is queued for the writer
+    /// (`queued`, the default: processing off the request path), or after it
+    /// is fsync'd (`durable`: slower, nothing acknowledged is ever lost).
     #[serde(default)]
     pub ack: AckMode,
     /// An events store segment larger than this is closed and a new one started.
@@ -1079,10 +1080,13 @@ impl Default for ServerConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AckMode {
-    /// 200 only once the change is on disk (fsync'd).
-    #[default]
+    /// 200 only once the change is on disk (fsync'd): a disk stall shows
+    /// in Meta's delivery latency.
     Durable,
-    /// 200 once queued for the writer.
+    /// 200 once queued for the writer, which appends and fsyncs off the
+    /// request path (the default). Only a crash between the answer and the
+    /// fsync (milliseconds) can lose a change that Meta will not resend.
+    #[default]
     Queued,
 }
 

@@ -40,7 +40,15 @@ fn secrets() -> Secrets {
 
 /// A config in `dir` auditing a copy of the `clean` fixture as `lumen`
 /// (waba_id 102290129340398), reports in `dir/reports`.
+/// A config for the `lumen` account. The tests read the store right after
+/// a POST, so they ask for `ack = "durable"` (200 after fsync); the default
+/// (`queued`) is tested on its own.
 fn config(dir: &Path, extra: &str) -> Config {
+    let extra = if extra.contains("[server]") {
+        extra.replace("[server]\n", "[server]\nack = \"durable\"\n")
+    } else {
+        format!("[server]\nack = \"durable\"\n{extra}")
+    };
     let exports = dir.join("lumen");
     if !exports.exists() {
         copy_dir(&root().join("tests/fixtures/accounts/clean"), &exports);
@@ -759,9 +767,16 @@ async fn an_exports_account_without_waba_id_is_matched_by_its_waba_json() {
     let cfg = Config::load(&p).unwrap();
     assert!(cfg.accounts[0].waba_id.is_none());
     let s = start(&cfg).await;
+    assert_eq!(cfg.server.ack, wabaguard::config::AckMode::Queued);
+    // The default acknowledges once queued; the writer stores it just after.
     let (code, r) = s.post_signed(&violation(1_790_000_000, "SPAM")).await;
     assert_eq!(code, 200);
-    assert_eq!(r["appended"], 1, "{r}");
+    assert_eq!(r, json!({"queued": 1, "unknown_waba": 0}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored(&cfg, "lumen").is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(stored(&cfg, "lumen").len(), 1);
     s.server.shutdown().await;
+    assert_eq!(stored(&cfg, "lumen").len(), 1);
 }

@@ -11,9 +11,11 @@
 //! secret, compared in constant time (else 401), JSON (else 400). Then each
 //! change whose `entry[].id` is a configured account's `waba_id` is queued
 //! for the single store writer; changes for unknown WABAs are counted and
-//! logged, not stored. With `ack = "durable"` (the default) the answer waits
-//! for the writer's fsync, so a 200 means the change is on disk; a full
-//! queue answers 503 and a store error 500, and Meta retries both.
+//! logged, not stored. With `ack = "queued"` (the default) the answer goes
+//! out as soon as the changes are queued and the writer appends and fsyncs
+//! them off the request path; with `ack = "durable"` the answer waits for the
+//! writer's fsync, so a 200 means the change is on disk and a store error
+//! answers 500. A full queue answers 503 in both modes; Meta retries both.
 
 pub mod critical;
 pub mod store;

@@ -314,7 +314,7 @@ impl StoreWriter {
                         s.broken = true;
                     }
                     let name = &self.accounts[account].0;
-                    error!(account = %name, error = %e, "events store: append failed; the deliveries are refused so Meta retries them");
+                    error!(account = %name, error = %e, "events store: append failed");
                     for &(j, c) in &items {
                         // Not stored: a retry must not be taken for a replay.
                         self.dedupe.forget(&jobs[j].changes[c].key);
@@ -348,11 +348,20 @@ impl StoreWriter {
         let dups: usize = outcome.iter().map(|o| o.duplicates).sum();
         self.metrics.events_duplicate.inc_by(dups as u64);
         for ((job, out), fail) in jobs.into_iter().zip(outcome).zip(failed) {
-            if let Some(ack) = job.ack {
-                let _ = ack.send(match fail {
-                    None => Ok(out),
-                    Some(e) => Err(e),
-                });
+            match (job.ack, fail) {
+                (Some(ack), fail) => {
+                    let _ = ack.send(match fail {
+                        None => Ok(out),
+                        Some(e) => Err(e),
+                    });
+                }
+                (None, Some(e)) => {
+                    // ack = "queued": Meta already has its 200 and will not
+                    // resend; say so loudly and count it.
+                    self.metrics.reject(crate::metrics::Rejection::StoreError);
+                    error!(changes = job.changes.len(), error = %e, "events store: a delivery acknowledged with ack = \"queued\" could not be stored; these changes are lost (use ack = \"durable\" to have Meta retry)");
+                }
+                (None, None) => {}
             }
         }
         critical
