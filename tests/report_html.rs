@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
 use wabaguard::checks::{Finding, Severity, Subject, SubjectKind, SuppressedBy};
+use wabaguard::report::register::{
+    CategoryChange, ChangeDating, ChangeSource, PendingCategory, RegisterEntry, TemplateRegister,
+};
 use wabaguard::report::{
     self, AccountReport, Report, RulesInfo, diff, findings_csv, history, html, trend,
 };
@@ -199,7 +202,58 @@ fn acme(day: u32) -> AccountReport {
             error: Some("audiences/vip.csv: no such file".into()),
         },
     ];
+    a.template_register = Some(register(day));
     a
+}
+
+/// acme's template register: one template recategorised and announced
+/// again, one paused twice and no longer listed, one clean.
+fn register(day: u32) -> TemplateRegister {
+    let entry = |name: &str, language: &str, category: &str, status: &str| RegisterEntry {
+        name: name.into(),
+        language: language.into(),
+        id: Some(format!("{}", 1000 + name.len())),
+        category: Some(category.into()),
+        status: Some(status.into()),
+        quality: Some("GREEN".into()),
+        first_seen: at(1),
+        last_seen: at(day),
+        present: true,
+        category_changes: Vec::new(),
+        status_history: Vec::new(),
+        pending_category: None,
+        pauses: 0,
+    };
+    let mut cart = entry("cart_reminder", "en_US", "MARKETING", "APPROVED");
+    cart.category_changes.push(CategoryChange {
+        from: Some("UTILITY".into()),
+        to: "MARKETING".into(),
+        at: at(2),
+        dating: ChangeDating::BetweenRuns,
+        sources: vec![ChangeSource::SnapshotDiff],
+    });
+    let mut ship = entry("shipping_update", "es_MX", "UTILITY", "APPROVED");
+    ship.pending_category = Some(PendingCategory {
+        correct_category: "MARKETING".into(),
+        effective_at: Some(at(day + 1)),
+        announced_at: at(day),
+    });
+    let mut sale = entry("flash_sale_<b>", "en_US", "MARKETING", "PAUSED");
+    sale.quality = Some("RED".into());
+    sale.pauses = 2;
+    sale.present = false;
+    sale.last_seen = at(day.saturating_sub(1).max(1));
+    TemplateRegister {
+        version: 1,
+        account: "acme".into(),
+        updated_at: Some(at(day)),
+        templates: vec![
+            cart,
+            sale,
+            entry("order_confirmed", "en_US", "UTILITY", "APPROVED"),
+            ship,
+        ],
+    }
 }
 
 /// beta: on the last day one finding is resolved and a new one appears.
@@ -669,4 +723,64 @@ fn first_seen_of_a_report_without_it_is_that_reports_time() {
     };
     assert_eq!(seen("promo_vape"), "2026-11-20T02:00:00Z");
     assert_eq!(seen("shouting"), "2026-11-21T02:00:00Z");
+}
+
+#[test]
+fn the_template_register_is_a_templates_section() {
+    let (_d, last) = week();
+    let html = std::fs::read_to_string(last.join("report.html")).unwrap();
+    let doc = parse(&html);
+    let section = doc
+        .descendants()
+        .find(|n| n.has_tag_name("section") && n.attribute("class") == Some("templates"))
+        .expect("a Templates section");
+    let rows: Vec<Vec<String>> = section
+        .descendants()
+        .filter(|n| n.has_tag_name("tr"))
+        .skip(1)
+        .map(|tr| {
+            tr.children()
+                .filter(|c| c.is_element())
+                .map(|c| {
+                    c.descendants()
+                        .filter(|n| n.is_text())
+                        .filter_map(|n| n.text())
+                        .collect::<String>()
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    // Register order, one row per template; last seen in the last run (day 25).
+    assert_eq!(
+        rows[0],
+        [
+            "cart_reminder",
+            "en_US",
+            "MARKETING (UTILITY → MARKETING ~2026-11-02)",
+            "APPROVED",
+            "GREEN",
+            "2026-11-01",
+            "2026-11-25",
+            "0"
+        ]
+    );
+    assert_eq!(rows[1][0], "flash_sale_<b>");
+    assert_eq!(rows[1][3], "PAUSED (no longer listed)");
+    assert_eq!(rows[1][7], "2");
+    assert_eq!(
+        rows[3][2],
+        "UTILITYMeta will move it to MARKETING on 2026-11-26"
+    );
+    // The template name is text, not markup; the row of a template no
+    // longer listed is greyed.
+    assert!(!html.contains("flash_sale_<b>"));
+    let gone: Vec<_> = section
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("gone"))
+        .collect();
+    assert_eq!(gone.len(), 1);
+    // The Markdown report has the same rows.
+    let md = std::fs::read_to_string(last.join("report.md")).unwrap();
+    assert!(md.contains(r"| cart\_reminder | en\_US | MARKETING (UTILITY → MARKETING ~2026-11-02) | APPROVED | GREEN | 2026-11-01 | 2026-11-25 | 0 |"), "{md}");
 }

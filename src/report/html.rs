@@ -54,6 +54,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/sections/optin.html.j2"),
     ),
     (
+        "sections/templates.html.j2",
+        include_str!("templates/sections/templates.html.j2"),
+    ),
+    (
         "sections/findings.html.j2",
         include_str!("templates/sections/findings.html.j2"),
     ),
@@ -159,6 +163,8 @@ struct AccountView<'a> {
     severity_chart: Chart,
     numbers: Vec<NumberTimeline>,
     optin: Vec<AudienceView<'a>>,
+    /// The template register (every template seen in this and earlier runs).
+    register: Vec<RegisterRowView<'a>>,
     families: Vec<FamilyView<'a>>,
     diff: Option<DiffView<'a>>,
     notes: Vec<NoteView<'a>>,
@@ -219,6 +225,22 @@ struct AudienceView<'a> {
     coverage: Option<&'a Coverage>,
     /// `98.75` (two decimals).
     percent: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RegisterRowView<'a> {
+    name: &'a str,
+    language: &'a str,
+    category: Option<&'a str>,
+    /// `UTILITY → MARKETING 2026-05-02` (`~` when dated between runs).
+    changes: Vec<String>,
+    pending: Option<String>,
+    status: String,
+    present: bool,
+    quality: Option<&'a str>,
+    first_seen: String,
+    last_seen: String,
+    pauses: u32,
 }
 
 #[derive(Serialize)]
@@ -414,6 +436,24 @@ fn account<'a>(i: usize, a: &'a AccountReport, trend: Option<&AccountTrend>) -> 
                     .coverage
                     .as_ref()
                     .map(|c| format!("{:.2}", c.coverage * 100.0)),
+            })
+            .collect(),
+        register: a
+            .template_register
+            .iter()
+            .flat_map(|r| &r.templates)
+            .map(|e| RegisterRowView {
+                name: &e.name,
+                language: &e.language,
+                category: e.category.as_deref(),
+                changes: e.change_labels(),
+                pending: e.pending_label(),
+                status: e.status_label(),
+                present: e.present,
+                quality: e.quality.as_deref(),
+                first_seen: super::register::day(&e.first_seen),
+                last_seen: super::register::day(&e.last_seen),
+                pauses: e.pauses,
             })
             .collect(),
         families: families(&a.findings, &new),

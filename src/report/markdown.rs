@@ -450,7 +450,7 @@ fn templates(s: &mut String, a: &AccountReport) {
     else {
         return;
     };
-    let day = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d").to_string();
+    use super::register::day;
     let _ = writeln!(
         s,
         "### Templates
@@ -466,36 +466,14 @@ fn templates(s: &mut String, a: &AccountReport) {
     );
     for e in &reg.templates {
         let mut cat = e.category.clone().unwrap_or_else(|| "–".into());
-        let changes: Vec<String> = e
-            .category_changes
-            .iter()
-            .map(|c| {
-                let when = match c.dating {
-                    super::register::ChangeDating::Exact => day(&c.at),
-                    super::register::ChangeDating::BetweenRuns => format!("~{}", day(&c.at)),
-                    super::register::ChangeDating::Unknown => "date unknown".into(),
-                };
-                format!("{} → {} {when}", c.from.as_deref().unwrap_or("?"), c.to)
-            })
-            .collect();
+        let changes = e.change_labels();
         if !changes.is_empty() {
             cat.push_str(&format!(" ({})", changes.join("; ")));
         }
-        if let Some(p) = &e.pending_category {
-            cat.push_str(&format!(
-                " — Meta will move it to {}{}",
-                p.correct_category,
-                p.effective_at
-                    .map(|t| format!(" on {}", day(&t)))
-                    .unwrap_or_default()
-            ));
+        if let Some(p) = e.pending_label() {
+            cat.push_str(&format!(" — {p}"));
         }
-        let status = match (&e.status, e.present) {
-            (Some(st), true) => st.clone(),
-            (Some(st), false) => format!("{st} (no longer listed)"),
-            (None, true) => "–".into(),
-            (None, false) => "no longer listed".into(),
-        };
+        let status = e.status_label();
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",

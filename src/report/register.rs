@@ -136,6 +136,52 @@ pub struct RegisterEntry {
 }
 
 impl RegisterEntry {
+    /// The category changes as `FROM → TO DATE` (`~DATE` when only known to
+    /// within runs), for the reports.
+    pub fn change_labels(&self) -> Vec<String> {
+        self.category_changes
+            .iter()
+            .map(|c| {
+                let when = match c.dating {
+                    ChangeDating::Exact => day(&c.at),
+                    ChangeDating::BetweenRuns => format!("~{}", day(&c.at)),
+                    ChangeDating::Unknown => "date unknown".into(),
+                };
+                format!("{} → {} {when}", c.from.as_deref().unwrap_or("?"), c.to)
+            })
+            .collect()
+    }
+
+    /// `Meta will move it to MARKETING on DATE`, when a change is announced.
+    pub fn pending_label(&self) -> Option<String> {
+        self.pending_category.as_ref().map(|p| {
+            format!(
+                "Meta will move it to {}{}",
+                p.correct_category,
+                p.effective_at
+                    .map(|t| format!(" on {}", day(&t)))
+                    .unwrap_or_default()
+            )
+        })
+    }
+
+    /// The status, saying so when the latest run no longer listed it.
+    pub fn status_label(&self) -> String {
+        match (&self.status, self.present) {
+            (Some(st), true) => st.clone(),
+            (Some(st), false) => format!("{st} (no longer listed)"),
+            (None, true) => "–".into(),
+            (None, false) => "no longer listed".into(),
+        }
+    }
+}
+
+/// `YYYY-MM-DD`.
+pub fn day(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+impl RegisterEntry {
     fn new(name: &str, language: &str, now: DateTime<Utc>) -> Self {
         RegisterEntry {
             name: name.to_owned(),
