@@ -25,6 +25,8 @@ pub const HYGIENE: &str = "template.hygiene";
 /// A template is treated as promotional when the weights of its distinct
 /// marketing pattern hits add up to at least this much (see rules/README.md).
 pub const MARKETING_THRESHOLD: f64 = 1.0;
+/// The rule of the language model's findings (see [`crate::rulepack::model`]).
+pub const MODEL_RULE: &str = "tpl.mkt.model";
 /// A restricted-content rule fires when its own hits add up to this much.
 pub const RESTRICTED_THRESHOLD: f64 = 1.0;
 
@@ -275,6 +277,42 @@ fn category_mismatch(
             .insert("context".into(), json!(context(text, top.start, top.end)));
         f.details.insert("signals".into(), signals);
         return;
+    }
+
+    // No pattern reached the threshold: the language model's second opinion.
+    if matches!(category, Category::Utility | Category::Authentication) {
+        if let (Some(model), Some(rule)) = (pack.model.as_deref(), pack.enabled(MODEL_RULE)) {
+            if applies(rule, category) {
+                let visible = t.visible_text();
+                let s = model.score(&visible);
+                if s >= model.threshold {
+                    let (a, b) = model.cue(&visible).unwrap_or((0, visible.len()));
+                    let ev = evidence(&visible, a, b);
+                    let message = format!(
+                        "{} template reads as promotional (wabaguard's language model, score {:.1}; flags from {:.1}): \"{}\" — Meta treats any promotional content as MARKETING",
+                        category.as_str(),
+                        s,
+                        model.threshold,
+                        ev
+                    );
+                    let suggest = rule.def.suggest.clone();
+                    let rule = rule.clone();
+                    let f = emit.push(&rule, message);
+                    f.evidence = Some(ev);
+                    f.details
+                        .insert("declared_category".into(), json!(category.as_str()));
+                    f.details.insert(
+                        "suggested_category".into(),
+                        json!(suggest.as_deref().unwrap_or("MARKETING")),
+                    );
+                    f.details
+                        .insert("model_score".into(), json!(round2(f64::from(s))));
+                    f.details
+                        .insert("pattern_score".into(), json!(round2(marketing_score)));
+                    return;
+                }
+            }
+        }
     }
 
     if category == Category::Authentication {

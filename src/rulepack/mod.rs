@@ -32,6 +32,7 @@ use regex_automata::{Input, meta};
 
 pub mod countries;
 mod literals;
+pub mod model;
 pub use literals::{Clauses, lower_same_len, required_clauses, required_literals};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -553,6 +554,9 @@ pub struct RulePack {
     pub version: String,
     /// sha256 over every file loaded and the configuration applied (16 hex).
     pub digest: String,
+    /// The promotional-language model behind `tpl.mkt.model` (the rules
+    /// folder's `models/marketing-nb.tsv`, or the shipped one).
+    pub model: Option<std::sync::Arc<model::MarketingModel>>,
     pub rules: Vec<Rule>,
     by_id: HashMap<String, usize>,
     pub patterns: Vec<Pattern>,
@@ -610,7 +614,45 @@ impl RulePack {
         for dir in extra_dirs {
             files.extend(read_dir_toml(dir)?);
         }
-        RulePack::from_sources(&files, cfg)
+        let mut pack = RulePack::from_sources(&files, cfg)?;
+        let (model, text) = match rules_dir {
+            None => (
+                Some(model::MarketingModel::builtin()),
+                model::EMBEDDED.to_owned(),
+            ),
+            Some(dir) => {
+                let path = dir.join(model::MODEL_PATH);
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => {
+                        let m = model::MarketingModel::parse(&text).map_err(|message| {
+                            RulePackError::Parse {
+                                path: path.clone(),
+                                message,
+                            }
+                        })?;
+                        (Some(std::sync::Arc::new(m)), text)
+                    }
+                    // A rules folder without a model: patterns only.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, String::new()),
+                    Err(e) => {
+                        return Err(RulePackError::Parse {
+                            path,
+                            message: format!("cannot read: {e}"),
+                        });
+                    }
+                }
+            }
+        };
+        if model.is_some() {
+            // The digest covers the model too.
+            let mut h = Sha256::new();
+            h.update(pack.digest.as_bytes());
+            h.update([0]);
+            h.update(text.as_bytes());
+            pack.digest = hex::encode(&h.finalize()[..8]);
+        }
+        pack.model = model;
+        Ok(pack)
     }
 
     /// Builds a pack from `(path, content)` pairs (in load order).
@@ -869,6 +911,7 @@ impl RulePack {
             name,
             version,
             digest,
+            model: None,
             rules,
             by_id,
             patterns,
