@@ -285,14 +285,20 @@ fn category_mismatch(
             if applies(rule, category) {
                 let visible = t.visible_text();
                 let s = model.score(&visible);
-                if s >= model.threshold {
+                // Corroborated by a (weak) pattern, or far surer alone.
+                let bar = if marketing_score > 0.0 {
+                    model.threshold
+                } else {
+                    model.threshold_alone
+                };
+                if s >= bar {
                     let (a, b) = model.cue(&visible).unwrap_or((0, visible.len()));
                     let ev = evidence(&visible, a, b);
                     let message = format!(
                         "{} template reads as promotional (wabaguard's language model, score {:.1}; flags from {:.1}): \"{}\" — Meta treats any promotional content as MARKETING",
                         category.as_str(),
                         s,
-                        model.threshold,
+                        bar,
                         ev
                     );
                     let suggest = rule.def.suggest.clone();

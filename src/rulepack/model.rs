@@ -9,11 +9,13 @@
 //!
 //! A template's score is the model's prior plus the weights of the distinct
 //! n-grams it contains: the log-odds that it is MARKETING. The check flags a
-//! UTILITY or AUTHENTICATION template only when no pattern did and the score
-//! passes the file's `threshold`; the evidence is the sentence that
+//! UTILITY or AUTHENTICATION template only when the patterns did not reach
+//! their own threshold, and only if the score reaches the file's `threshold`
+//! with at least one (weak) promotional pattern corroborating it, or its
+//! `threshold_alone` without any. The evidence is the sentence that
 //! contributes most. Features and normalisation here must stay identical to
-//! the trainer's (`normalize` and `sum` here, `normalize()` and
-//! `features()` there).
+//! the trainer's (`normalize` and `sum` here, `normalize()` and `features()`
+//! there).
 
 use std::sync::{Arc, LazyLock};
 
@@ -27,8 +29,11 @@ pub const MODEL_PATH: &str = "models/marketing-nb.tsv";
 #[derive(Debug)]
 pub struct MarketingModel {
     prior: f32,
-    /// Log-odds above which a template reads as promotional.
+    /// Log-odds from which a template reads as promotional when at least
+    /// one promotional pattern (however weak) also fired.
     pub threshold: f32,
+    /// Log-odds from which the model flags on its own.
+    pub threshold_alone: f32,
     weights: Table,
 }
 
@@ -95,11 +100,12 @@ thread_local! {
 
 impl MarketingModel {
     /// Parses the model file: `key<TAB>value` header lines (`version`,
-    /// `prior`, `threshold`), then `<16 hex digits><TAB><weight>` lines;
+    /// `prior`, `threshold`, `threshold_alone`), then `<16 hex digits><TAB><weight>` lines;
     /// `#` starts a comment line.
     pub fn parse(text: &str) -> Result<MarketingModel, String> {
         let mut prior = None;
         let mut threshold = None;
+        let mut threshold_alone = None;
         let mut version = None;
         let mut weights: Vec<(u64, f32)> = Vec::with_capacity(text.len() / 24);
         for (i, line) in text.lines().enumerate() {
@@ -120,6 +126,7 @@ impl MarketingModel {
                 "version" => version = Some(v.trim().to_owned()),
                 "prior" => prior = Some(num(v)?),
                 "threshold" => threshold = Some(num(v)?),
+                "threshold_alone" => threshold_alone = Some(num(v)?),
                 _ if k.len() == 16 => {
                     let h = u64::from_str_radix(k, 16).map_err(|_| bad())?;
                     weights.push((h, num(v)?));
@@ -133,6 +140,7 @@ impl MarketingModel {
         Ok(MarketingModel {
             prior: prior.ok_or("missing `prior`")?,
             threshold: threshold.ok_or("missing `threshold`")?,
+            threshold_alone: threshold_alone.ok_or("missing `threshold_alone`")?,
             weights: Table::with_entries(&weights),
         })
     }
@@ -327,10 +335,14 @@ mod tests {
 
     #[test]
     fn bad_model_files_say_which_line() {
-        let e = MarketingModel::parse("version\t1\nprior\t0.5\nthreshold\tx\n").unwrap_err();
+        let e = MarketingModel::parse("version\t1\nprior\t0.5\nthreshold\tx\nthreshold_alone\t9\n")
+            .unwrap_err();
         assert!(e.contains("line 3"), "{e}");
-        let e = MarketingModel::parse("version\t1\nprior\t0.5\nthreshold\t3\nzz\t1\n").unwrap_err();
-        assert!(e.contains("line 4"), "{e}");
+        let e = MarketingModel::parse(
+            "version\t1\nprior\t0.5\nthreshold\t3\nthreshold_alone\t9\nzz\t1\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("line 5"), "{e}");
         let e = MarketingModel::parse("prior\t0.5\nthreshold\t3\n").unwrap_err();
         assert!(e.contains("version"), "{e}");
     }
@@ -340,7 +352,7 @@ mod tests {
         // " ab0 " after normalisation of "AB12": 4-grams " ab0", "ab0 ";
         // 5-gram " ab0 ".
         let model = format!(
-            "version\t1\nprior\t0.5\nthreshold\t1\n{:016x}\t1.0\n{:016x}\t2.0\n{:016x}\t-0.25\n",
+            "version\t1\nprior\t0.5\nthreshold\t1\nthreshold_alone\t9\n{:016x}\t1.0\n{:016x}\t2.0\n{:016x}\t-0.25\n",
             fnv1a(" ab0".as_bytes()),
             fnv1a("ab0 ".as_bytes()),
             fnv1a(" ab0 ".as_bytes()),
@@ -351,7 +363,7 @@ mod tests {
         assert_eq!(m.cue("AB12"), Some((0, 4)));
         // A placeholder is one token whatever its name.
         let p = format!(
-            "version\t1\nprior\t0\nthreshold\t1\n{:016x}\t1.0\n",
+            "version\t1\nprior\t0\nthreshold\t1\nthreshold_alone\t9\n{:016x}\t1.0\n",
             fnv1a(" _v_".as_bytes())
         );
         let m = MarketingModel::parse(&p).unwrap();
@@ -362,7 +374,7 @@ mod tests {
     #[test]
     fn the_cue_is_the_sentence_that_weighs_most() {
         let model = format!(
-            "version\t1\nprior\t0\nthreshold\t1\n{:016x}\t3.0\n",
+            "version\t1\nprior\t0\nthreshold\t1\nthreshold_alone\t9\n{:016x}\t3.0\n",
             fnv1a("sale".as_bytes()),
         );
         let m = MarketingModel::parse(&model).unwrap();
