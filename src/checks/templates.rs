@@ -163,6 +163,21 @@ fn scan_text(t: &Template) -> String {
     s
 }
 
+/// The length of [`Template::visible_text`] (a prefix of [`scan_text`]).
+fn visible_len(t: &Template) -> usize {
+    let texts = ["HEADER", "BODY", "FOOTER"]
+        .iter()
+        .flat_map(|kind| {
+            t.components
+                .iter()
+                .filter(move |c| c.kind.eq_ignore_ascii_case(kind))
+                .filter_map(|c| c.text.as_deref())
+        })
+        .chain(t.buttons().filter_map(|b| b.text.as_deref()));
+    let (n, len) = texts.fold((0usize, 0usize), |(n, len), s| (n + 1, len + s.len()));
+    len + n.saturating_sub(1)
+}
+
 /// Sum of weights of distinct patterns whose rule applies to `category`.
 fn score(hits: &[Hit], pack: &RulePack, category: Category) -> f64 {
     hits.iter()
@@ -283,8 +298,10 @@ fn category_mismatch(
     if matches!(category, Category::Utility | Category::Authentication) {
         if let (Some(model), Some(rule)) = (pack.model.as_deref(), pack.enabled(MODEL_RULE)) {
             if applies(rule, category) {
-                let visible = t.visible_text();
-                let s = model.score(&visible);
+                // The scanned text starts with the visible text (URLs follow).
+                let visible = &text[..visible_len(t).min(text.len())];
+                debug_assert_eq!(visible, t.visible_text());
+                let s = model.score(visible);
                 // Corroborated by a (weak) pattern, or far surer alone.
                 let bar = if marketing_score > 0.0 {
                     model.threshold
@@ -292,8 +309,8 @@ fn category_mismatch(
                     model.threshold_alone
                 };
                 if s >= bar {
-                    let (a, b) = model.cue(&visible).unwrap_or((0, visible.len()));
-                    let ev = evidence(&visible, a, b);
+                    let (a, b) = model.cue(visible).unwrap_or((0, visible.len()));
+                    let ev = evidence(visible, a, b);
                     let message = format!(
                         "{} template reads as promotional (wabaguard's language model, score {:.1}; flags from {:.1}): \"{}\" — Meta treats any promotional content as MARKETING",
                         category.as_str(),

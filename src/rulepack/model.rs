@@ -93,9 +93,23 @@ impl Table {
     }
 }
 
+/// Per-thread scratch of [`MarketingModel::sum`].
+struct Seen {
+    generation: u32,
+    /// Per slot, the generation that last counted it.
+    stamps: Vec<u32>,
+    /// Char boundaries of the normalised text.
+    bounds: Vec<usize>,
+}
+
 thread_local! {
-    /// Per slot, the generation that last counted it (see [`MarketingModel::sum`]).
-    static SEEN: std::cell::RefCell<(u32, Vec<u32>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+    static SEEN: std::cell::RefCell<Seen> = const {
+        std::cell::RefCell::new(Seen {
+            generation: 0,
+            stamps: Vec::new(),
+            bounds: Vec::new(),
+        })
+    };
 }
 
 impl MarketingModel {
@@ -181,12 +195,13 @@ impl MarketingModel {
     fn sum(&self, text: &str, f: impl Fn(f32) -> f32) -> f32 {
         let norm = normalize(text);
         let bytes = norm.as_bytes();
-        // Char boundaries of the last five characters, as a ring.
-        let mut ring = [0usize; 6];
-        let mut seen_chars = 0usize;
         SEEN.with(|cell| {
             let mut cell = cell.borrow_mut();
-            let (generation, stamps) = &mut *cell;
+            let Seen {
+                generation,
+                stamps,
+                bounds,
+            } = &mut *cell;
             if stamps.len() != self.weights.keys.len() {
                 *stamps = vec![0; self.weights.keys.len()];
                 *generation = 0;
@@ -197,6 +212,9 @@ impl MarketingModel {
                 *generation = 1;
             }
             let generation = *generation;
+            bounds.clear();
+            bounds.extend(norm.char_indices().map(|(i, _)| i));
+            bounds.push(norm.len());
             let mut total = 0.0f32;
             let mut count = |h: u64| {
                 if let Some(i) = self.weights.find(h) {
@@ -207,25 +225,12 @@ impl MarketingModel {
                     }
                 }
             };
-            for end in norm
-                .char_indices()
-                .map(|(i, _)| i)
-                .skip(1)
-                .chain(std::iter::once(norm.len()))
-            {
-                seen_chars += 1;
-                ring[seen_chars % 6] = end;
-                // ring[(k) % 6] is the end of the k-th char; the start of
-                // the char k+1 back is the end of char k.
-                for n in [4usize, 5] {
-                    if seen_chars >= n {
-                        let start = if seen_chars == n {
-                            0
-                        } else {
-                            ring[(seen_chars - n) % 6]
-                        };
-                        count(fnv1a(&bytes[start..end]));
-                    }
+            // From each char: the 4-gram, then the 5-gram continuing its hash.
+            for i in 0..bounds.len().saturating_sub(4) {
+                let h4 = fnv1a_from(FNV_OFFSET, &bytes[bounds[i]..bounds[i + 4]]);
+                count(h4);
+                if let Some(&end) = bounds.get(i + 5) {
+                    count(fnv1a_from(h4, &bytes[bounds[i + 4]..end]));
                 }
             }
             total
@@ -233,9 +238,16 @@ impl MarketingModel {
     }
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 /// FNV-1a, 64 bits (the trainer's `fnv1a`).
+#[cfg(test)]
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+/// FNV-1a continued from `h` (the hash of the bytes before `bytes`).
+fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
