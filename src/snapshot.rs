@@ -386,29 +386,27 @@ impl Template {
     /// labels, one per line. This is what content rules match against.
     pub fn visible_text(&self) -> String {
         let mut out = String::new();
-        for kind in ["HEADER", "BODY", "FOOTER"] {
-            for c in self
-                .components
-                .iter()
-                .filter(|c| c.kind.eq_ignore_ascii_case(kind))
-            {
-                if let Some(t) = c.text.as_deref() {
-                    if !out.is_empty() {
-                        out.push('\n');
-                    }
-                    out.push_str(t);
-                }
+        for part in self.visible_parts() {
+            if !out.is_empty() {
+                out.push('\n');
             }
-        }
-        for b in self.buttons() {
-            if let Some(t) = b.text.as_deref() {
-                if !out.is_empty() {
-                    out.push('\n');
-                }
-                out.push_str(t);
-            }
+            out.push_str(part);
         }
         out
+    }
+
+    /// The texts [`visible_text`](Self::visible_text) joins: HEADER, BODY
+    /// and FOOTER texts, then button labels.
+    pub fn visible_parts(&self) -> impl Iterator<Item = &str> {
+        ["HEADER", "BODY", "FOOTER"]
+            .into_iter()
+            .flat_map(|kind| {
+                self.components
+                    .iter()
+                    .filter(move |c| c.kind.eq_ignore_ascii_case(kind))
+                    .filter_map(|c| c.text.as_deref())
+            })
+            .chain(self.buttons().filter_map(|b| b.text.as_deref()))
     }
 }
 

@@ -165,17 +165,9 @@ fn scan_text(t: &Template) -> String {
 
 /// The length of [`Template::visible_text`] (a prefix of [`scan_text`]).
 fn visible_len(t: &Template) -> usize {
-    let texts = ["HEADER", "BODY", "FOOTER"]
-        .iter()
-        .flat_map(|kind| {
-            t.components
-                .iter()
-                .filter(move |c| c.kind.eq_ignore_ascii_case(kind))
-                .filter_map(|c| c.text.as_deref())
-        })
-        .chain(t.buttons().filter_map(|b| b.text.as_deref()));
-    let (n, len) = texts.fold((0usize, 0usize), |(n, len), s| (n + 1, len + s.len()));
-    len + n.saturating_sub(1)
+    // The same joining rule: a newline before a part once the text is non-empty.
+    t.visible_parts()
+        .fold(0, |len, s| if len > 0 { len + 1 } else { 0 } + s.len())
 }
 
 /// Sum of weights of distinct patterns whose rule applies to `category`.
@@ -299,7 +291,7 @@ fn category_mismatch(
         if let (Some(model), Some(rule)) = (pack.model.as_deref(), pack.enabled(MODEL_RULE)) {
             if applies(rule, category) {
                 // The scanned text starts with the visible text (URLs follow).
-                let visible = &text[..visible_len(t).min(text.len())];
+                let visible = text.get(..visible_len(t)).unwrap_or(text);
                 debug_assert_eq!(visible, t.visible_text());
                 let s = model.score(visible);
                 // Corroborated by a (weak) pattern, or far surer alone.
@@ -1027,4 +1019,24 @@ pub fn check_builtin_examples(pack: &RulePack) -> Vec<String> {
         }
     }
     failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_visible_text_is_the_prefix_of_the_scanned_text() {
+        for json in [
+            r#"{"components":[{"type":"HEADER","format":"TEXT","text":""},{"type":"BODY","text":"Olá {{1}}, ação!"},{"type":"BUTTONS","buttons":[{"type":"URL","text":"Ver","url":"https://x.example/{{1}}"},{"type":"QUICK_REPLY","text":"रोकें"}]}]}"#,
+            r#"{"components":[{"type":"BODY","text":"only a body"}]}"#,
+            r#"{"components":[{"type":"FOOTER","text":"f"},{"type":"BODY","text":"b"}]}"#,
+            r#"{"components":[]}"#,
+        ] {
+            let t: Template = serde_json::from_str(json).unwrap();
+            let visible = t.visible_text();
+            assert_eq!(visible_len(&t), visible.len(), "{json}");
+            assert!(scan_text(&t).starts_with(&visible), "{json}");
+        }
+    }
 }
