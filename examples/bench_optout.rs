@@ -15,43 +15,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Sample {
-    wall: f64,
-    user: f64,
-    sys: f64,
-    rss_kib: u64,
-}
-
-fn timed(cmd: &[String]) -> Result<Sample, String> {
-    let out = Command::new("/usr/bin/time")
-        .args(["-f", "@@%e %U %S %M"])
-        .args(cmd)
-        .output()
-        .map_err(|e| format!("cannot run /usr/bin/time: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let err = String::from_utf8_lossy(&out.stderr);
-    let line = err
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("@@"))
-        .ok_or("no /usr/bin/time output")?;
-    let v: Vec<&str> = line.split_whitespace().collect();
-    let f = |i: usize| v.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
-    Ok(Sample {
-        wall: f(0),
-        user: f(1),
-        sys: f(2),
-        rss_kib: f(3) as u64,
-    })
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::timed;
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
