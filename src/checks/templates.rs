@@ -310,7 +310,6 @@ fn category_mismatch(
                         bar,
                         ev
                     );
-                    let suggest = rule.def.suggest.clone();
                     let rule = rule.clone();
                     let f = emit.push(&rule, message);
                     f.evidence = Some(ev);
@@ -318,7 +317,7 @@ fn category_mismatch(
                         .insert("declared_category".into(), json!(category.as_str()));
                     f.details.insert(
                         "suggested_category".into(),
-                        json!(suggest.as_deref().unwrap_or("MARKETING")),
+                        json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
                     );
                     f.details
                         .insert("model_score".into(), json!(round2(f64::from(s))));

@@ -47,6 +47,9 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     // sarif/junit: each file's templates with their findings.
     let mut per_file: Vec<(&Path, Vec<TemplateFindings>)> = Vec::new();
     for file in &args.files {
+        if sink.closed {
+            break;
+        }
         let bytes = std::fs::read(file)
             .map_err(|e| CmdError(format!("{}: cannot read: {e}", file.display())))?;
         let done = lint_file(file, &bytes, &ctx, &mut sink)?;
