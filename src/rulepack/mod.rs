@@ -425,6 +425,76 @@ enum Entry {
     Neutralizer(u32),
 }
 
+/// Literals shared by more clause groups than this ("de", "the", "your")
+/// are not expanded to their clauses: each occurrence would update every
+/// such clause. A group containing one is checked instead, only for clauses
+/// whose other groups are already satisfied, against the set of literals
+/// present in the text.
+const COMMON_LITERAL_FANOUT: usize = 12;
+
+/// Prefilter tables built from clauses given as groups of literal ids.
+#[derive(Debug)]
+struct ClauseTables {
+    /// Per literal: the (clause, group bit) pairs it satisfies, for the
+    /// indexed groups only.
+    targets: Vec<Vec<(u32, u8)>>,
+    /// Per clause: its entry, the mask of its indexed groups, and the range
+    /// of its checked groups in `checked`.
+    clauses: Vec<(Entry, u8, u32, u32)>,
+    /// Checked groups: ranges of `checked_lits`.
+    checked: Vec<(u32, u32)>,
+    checked_lits: Vec<u32>,
+}
+
+/// Splits each clause's groups into indexed ones (expanded from their
+/// literals) and checked ones (those containing a common literal). A clause
+/// made only of common groups indexes its least common one.
+fn index_clauses(nlits: usize, raw: &[(Entry, Vec<Vec<usize>>)]) -> ClauseTables {
+    let mut fanout = vec![0usize; nlits];
+    for (_, groups) in raw {
+        for group in groups {
+            for &l in group {
+                fanout[l] += 1;
+            }
+        }
+    }
+    let worst = |group: &Vec<usize>| group.iter().map(|&l| fanout[l]).max().unwrap_or(0);
+    let mut t = ClauseTables {
+        targets: vec![Vec::new(); nlits],
+        clauses: Vec::with_capacity(raw.len()),
+        checked: Vec::new(),
+        checked_lits: Vec::new(),
+    };
+    for (entry, groups) in raw {
+        let (mut indexed, mut checked): (Vec<&Vec<usize>>, Vec<&Vec<usize>>) = groups
+            .iter()
+            .partition(|g| worst(g) <= COMMON_LITERAL_FANOUT);
+        if indexed.is_empty() {
+            if let Some(i) = (0..checked.len()).min_by_key(|&i| worst(checked[i])) {
+                indexed.push(checked.remove(i));
+            }
+        }
+        let cid = t.clauses.len() as u32;
+        let from = t.checked.len() as u32;
+        for group in checked {
+            let s = t.checked_lits.len() as u32;
+            t.checked_lits.extend(group.iter().map(|&l| l as u32));
+            t.checked.push((s, t.checked_lits.len() as u32));
+        }
+        let mask = ((1u16 << indexed.len()) - 1) as u8;
+        t.clauses.push((*entry, mask, from, t.checked.len() as u32));
+        for (g, group) in indexed.into_iter().enumerate() {
+            for &l in group {
+                let tg = (cid, 1u8 << g);
+                if !t.targets[l].contains(&tg) {
+                    t.targets[l].push(tg);
+                }
+            }
+        }
+    }
+    t
+}
+
 thread_local! {
     /// Per-thread scratch for [`LangIndex::candidates`]: clause bit sets and
     /// literal windows (all reset between calls), and the clauses touched by
@@ -435,6 +505,8 @@ thread_local! {
             windows: Vec::new(),
             touched: Vec::new(),
             occ: Vec::new(),
+            present: Vec::new(),
+            generation: 0,
         })
     };
 }
@@ -445,6 +517,9 @@ struct Scratch {
     touched: Vec<u32>,
     /// (literal id, start, end) of every occurrence in the current text.
     occ: Vec<(u32, usize, usize)>,
+    /// Per literal: the generation of the last text it occurred in.
+    present: Vec<u32>,
+    generation: u32,
 }
 
 /// The prefilter for one language. Each entry's requirement is a set of
@@ -454,9 +529,7 @@ struct Scratch {
 #[derive(Debug)]
 struct LangIndex {
     ac: Option<AhoCorasick>,
-    targets: Vec<Vec<(u32, u8)>>,
-    /// Per clause: the entry it belongs to and the mask of all its groups.
-    clauses: Vec<(Entry, u8)>,
+    tables: ClauseTables,
     /// Entries without a usable literal: candidates for every template.
     always: Vec<Entry>,
 }
@@ -476,7 +549,19 @@ impl LangIndex {
                     windows,
                     touched,
                     occ,
+                    present,
+                    generation,
                 } = &mut *scratch;
+                let t = &self.tables;
+                if present.len() < t.targets.len() {
+                    present.resize(t.targets.len(), 0);
+                }
+                *generation = generation.wrapping_add(1);
+                if *generation == 0 {
+                    present.fill(0);
+                    *generation = 1;
+                }
+                let now = *generation;
                 occ.clear();
                 occ.extend(
                     ac.find_overlapping_iter(&lowered)
@@ -486,9 +571,9 @@ impl LangIndex {
                 // times is expanded to its clauses once, with the span of
                 // all its occurrences.
                 occ.sort_unstable_by_key(|o| o.0);
-                if bits.len() < self.clauses.len() {
-                    bits.resize(self.clauses.len(), 0);
-                    windows.resize(self.clauses.len(), Window::ALL);
+                if bits.len() < t.clauses.len() {
+                    bits.resize(t.clauses.len(), 0);
+                    windows.resize(t.clauses.len(), Window::ALL);
                 }
                 let mut i = 0;
                 while i < occ.len() {
@@ -497,13 +582,14 @@ impl LangIndex {
                         lo: occ[i].1,
                         hi: occ[i].2,
                     };
+                    present[l as usize] = now;
                     i += 1;
                     while i < occ.len() && occ[i].0 == l {
                         w.lo = w.lo.min(occ[i].1);
                         w.hi = w.hi.max(occ[i].2);
                         i += 1;
                     }
-                    for &(c, b) in &self.targets[l as usize] {
+                    for &(c, b) in &t.targets[l as usize] {
                         let c = c as usize;
                         if bits[c] == 0 {
                             touched.push(c as u32);
@@ -516,8 +602,14 @@ impl LangIndex {
                 }
                 for c in touched.drain(..) {
                     let c = c as usize;
-                    let (entry, full) = self.clauses[c];
-                    if bits[c] == full {
+                    let (entry, full, from, to) = t.clauses[c];
+                    if bits[c] == full
+                        && t.checked[from as usize..to as usize].iter().all(|&(a, b)| {
+                            t.checked_lits[a as usize..b as usize]
+                                .iter()
+                                .any(|&l| present[l as usize] == now)
+                        })
+                    {
                         cands.push((entry, windows[c]));
                     }
                     bits[c] = 0;
@@ -1003,29 +1095,30 @@ impl RulePack {
         let sig_ok = |bits: u8| signal.is_none_or(|s| bits & s.bit() != 0);
         let mut lits: Vec<String> = Vec::new();
         let mut lit_ids: HashMap<String, usize> = HashMap::new();
-        let mut targets: Vec<Vec<(u32, u8)>> = Vec::new();
-        let mut clauses: Vec<(Entry, u8)> = Vec::new();
         let mut always = Vec::new();
+        // Clauses as literal ids per group, before choosing which groups to
+        // index.
+        let mut raw: Vec<(Entry, Vec<Vec<usize>>)> = Vec::new();
         let mut add = |entry: Entry, req: &Option<Clauses>| match req {
             None => always.push(entry),
             Some(cs) => {
                 for groups in cs {
-                    let cid = clauses.len() as u32;
-                    let n = groups.len().min(literals::MAX_GROUPS);
-                    clauses.push((entry, ((1u16 << n) - 1) as u8));
-                    for (g, group) in groups.iter().take(n).enumerate() {
-                        for l in group {
-                            let id = *lit_ids.entry(l.clone()).or_insert_with(|| {
-                                lits.push(l.clone());
-                                targets.push(Vec::new());
-                                lits.len() - 1
-                            });
-                            let t = (cid, 1u8 << g);
-                            if !targets[id].contains(&t) {
-                                targets[id].push(t);
-                            }
-                        }
-                    }
+                    let ids = groups
+                        .iter()
+                        .take(literals::MAX_GROUPS)
+                        .map(|group| {
+                            group
+                                .iter()
+                                .map(|l| {
+                                    *lit_ids.entry(l.clone()).or_insert_with(|| {
+                                        lits.push(l.clone());
+                                        lits.len() - 1
+                                    })
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    raw.push((entry, ids));
                 }
             }
         };
@@ -1040,6 +1133,7 @@ impl RulePack {
                 add(Entry::Neutralizer(i as u32), &n.literals);
             }
         }
+        let tables = index_clauses(lits.len(), &raw);
         let ac = if lits.is_empty() {
             None
         } else {
@@ -1051,14 +1145,13 @@ impl RulePack {
         if ac.is_none() {
             // No automaton (cannot happen for valid literals): fall back to
             // running every entry.
-            always.extend(clauses.iter().map(|c| c.0));
+            always.extend(tables.clauses.iter().map(|c| c.0));
             always.sort_unstable();
             always.dedup();
         }
         LangIndex {
             ac,
-            targets,
-            clauses,
+            tables,
             always,
         }
     }
