@@ -432,6 +432,10 @@ enum Entry {
 /// present in the text.
 const COMMON_LITERAL_FANOUT: usize = 12;
 
+/// Languages whose templates routinely mix in English product words; the
+/// English restricted-content patterns apply to them as well.
+const CODE_MIXED_WITH_ENGLISH: &[&str] = &["hi", "id"];
+
 /// Prefilter tables built from clauses given as groups of literal ids.
 #[derive(Debug)]
 struct ClauseTables {
@@ -1122,14 +1126,29 @@ impl RulePack {
                 }
             }
         };
+        // Hindi and Indonesian business messages mix in English freely
+        // (Hinglish in Latin script, "vape", "CBD", "bitcoin", "singles"),
+        // so the English restricted-content patterns (and their
+        // neutralizers) apply to templates in those languages too. Not to
+        // the European languages: too many false friends there ("Lager" is
+        // a warehouse, "indica" a verb).
+        let code_mixed = lang.is_some_and(|k| CODE_MIXED_WITH_ENGLISH.contains(&k));
+        let lingua_franca =
+            |l: &str, bits: u8| code_mixed && l == "en" && bits & Signal::Restricted.bit() != 0;
         for (i, p) in self.patterns.iter().enumerate() {
             let bits = self.rules[p.rule].def.signal.map_or(0, Signal::bit);
-            if self.rules[p.rule].enabled && lang_ok(&p.language) && sig_ok(bits) {
+            if self.rules[p.rule].enabled
+                && (lang_ok(&p.language) || lingua_franca(&p.language, bits))
+                && sig_ok(bits)
+            {
                 add(Entry::Pattern(i as u32), &p.literals);
             }
         }
         for (i, n) in self.neutralizers.iter().enumerate() {
-            if lang_ok(&n.language) && sig_ok(n.signals) {
+            if (lang_ok(&n.language)
+                || lingua_franca(&n.language, n.signals & Signal::Restricted.bit()))
+                && sig_ok(n.signals)
+            {
                 add(Entry::Neutralizer(i as u32), &n.literals);
             }
         }
@@ -1149,11 +1168,7 @@ impl RulePack {
             always.sort_unstable();
             always.dedup();
         }
-        LangIndex {
-            ac,
-            tables,
-            always,
-        }
+        LangIndex { ac, tables, always }
     }
 
     /// Finds every pattern of `signal` that matches `text` for a template in
@@ -1633,6 +1648,32 @@ mod tests {
             }
         }
         assert!(checked > 3000, "{checked}");
+    }
+
+    #[test]
+    fn english_restricted_words_count_in_hindi_and_indonesian_only() {
+        let pack = RulePack::builtin().unwrap();
+        let rules = |lang: &str, text: &str| -> Vec<String> {
+            pack.scan(lang, Signal::Restricted, text)
+                .iter()
+                .map(|h| pack.rules[h.rule].def.id.clone())
+                .collect()
+        };
+        // Hinglish and Indonesian in Latin script carry English product words.
+        let hinglish = "Naya hard seltzer stock aa gaya, abhi order karein!";
+        assert_eq!(rules("hi", hinglish), ["tpl.res.alcohol"]);
+        let id = "Kak, cari sugar daddy yang royal? Gabung sekarang, gratis!";
+        assert_eq!(rules("id", id), ["tpl.res.dating"]);
+        // English marketing patterns stay English-only.
+        assert!(
+            pack.scan("hi", Signal::Marketing, "Flat 20% off, shop now")
+                .iter()
+                .all(|h| pack.patterns[h.pattern].language != "en")
+        );
+        // European languages keep their own words: a German warehouse
+        // ("Lager") is not lager beer.
+        let de = "Ihre Bestellung hat unser Lager verlassen und kommt morgen an.";
+        assert!(rules("de", de).is_empty(), "{:?}", rules("de", de));
     }
 
     use super::*;
