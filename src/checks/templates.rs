@@ -145,8 +145,8 @@ impl Emitter<'_, '_> {
 
     /// Emits a builtin rule's finding if the rule is enabled.
     fn builtin(&mut self, id: &str, message: String) -> Option<&mut Finding> {
-        let rule = self.rule(id)?.clone();
-        Some(self.push(&rule, message))
+        let rule: &Rule = self.ctx.pack.enabled(id)?;
+        Some(self.push(rule, message))
     }
 }
 
@@ -261,7 +261,7 @@ fn category_mismatch(
         let Some(top) = best(relevant.iter().copied()) else {
             return;
         };
-        let rule = pack.rules[top.rule].clone();
+        let rule = &pack.rules[top.rule];
         let ev = evidence(text, top.start, top.end);
         let message = format!(
             "{} template contains promotional content ({}): \"{}\" — Meta treats any promotional content as MARKETING",
@@ -270,7 +270,7 @@ fn category_mismatch(
             ev
         );
         let signals = signals_detail(&relevant, pack, text);
-        let f = emit.push(&rule, message);
+        let f = emit.push(rule, message);
         f.evidence = Some(ev);
         f.details
             .insert("declared_category".into(), json!(category.as_str()));
@@ -310,8 +310,7 @@ fn category_mismatch(
                         bar,
                         ev
                     );
-                    let rule = rule.clone();
-                    let f = emit.push(&rule, message);
+                    let f = emit.push(rule, message);
                     f.evidence = Some(ev);
                     f.details
                         .insert("declared_category".into(), json!(category.as_str()));
@@ -343,12 +342,12 @@ fn category_mismatch(
         if pack.rules[top.rule].def.family != CATEGORY_MISMATCH || !pack.rules[top.rule].enabled {
             return;
         }
-        let rule = pack.rules[top.rule].clone();
+        let rule = &pack.rules[top.rule];
         let ev = evidence(text, top.start, top.end);
         let message = format!(
             "AUTHENTICATION template carries no one-time code but a notification (\"{ev}\"); it belongs in UTILITY"
         );
-        let f = emit.push(&rule, message);
+        let f = emit.push(rule, message);
         f.evidence = Some(ev);
         f.details
             .insert("declared_category".into(), json!(category.as_str()));
@@ -386,7 +385,6 @@ fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
         let Some(top) = best(mine.iter().copied()) else {
             continue;
         };
-        let rule = rule.clone();
         let policy = rule
             .def
             .policy_category
@@ -409,7 +407,7 @@ fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
             ));
         }
         let signals = signals_detail(&mine, pack, text);
-        let f = emit.push(&rule, message);
+        let f = emit.push(rule, message);
         if regulated.is_some() && f.severity > Severity::Medium {
             f.severity = Severity::Medium;
         }
