@@ -270,14 +270,7 @@ fn category_mismatch(
             ev
         );
         let signals = signals_detail(&relevant, pack, text);
-        let f = emit.push(rule, message);
-        f.evidence = Some(ev);
-        f.details
-            .insert("declared_category".into(), json!(category.as_str()));
-        f.details.insert(
-            "suggested_category".into(),
-            json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
-        );
+        let f = promotional_finding(emit, rule, category, message, ev);
         f.details
             .insert("score".into(), json!(round2(marketing_score)));
         f.details
@@ -310,14 +303,7 @@ fn category_mismatch(
                         bar,
                         ev
                     );
-                    let f = emit.push(rule, message);
-                    f.evidence = Some(ev);
-                    f.details
-                        .insert("declared_category".into(), json!(category.as_str()));
-                    f.details.insert(
-                        "suggested_category".into(),
-                        json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
-                    );
+                    let f = promotional_finding(emit, rule, category, message, ev);
                     f.details
                         .insert("model_score".into(), json!(round2(f64::from(s))));
                     f.details
@@ -358,6 +344,26 @@ fn category_mismatch(
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
     }
+}
+
+/// A category-mismatch finding for promotional content: evidence, the
+/// declared category and the category the rule suggests.
+fn promotional_finding<'e>(
+    emit: &'e mut Emitter<'_, '_>,
+    rule: &Rule,
+    category: Category,
+    message: String,
+    evidence: String,
+) -> &'e mut Finding {
+    let f = emit.push(rule, message);
+    f.evidence = Some(evidence);
+    f.details
+        .insert("declared_category".into(), json!(category.as_str()));
+    f.details.insert(
+        "suggested_category".into(),
+        json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
+    );
+    f
 }
 
 fn round2(x: f64) -> f64 {

@@ -95,9 +95,8 @@ impl Table {
 
 /// Per-thread scratch of [`MarketingModel::sum`].
 struct Seen {
-    generation: u32,
-    /// Per slot, the generation that last counted it.
-    stamps: Vec<u32>,
+    /// The slots counted for the current text.
+    stamps: super::stamps::Stamps,
     /// Char boundaries of the normalised text.
     bounds: Vec<usize>,
 }
@@ -105,8 +104,7 @@ struct Seen {
 thread_local! {
     static SEEN: std::cell::RefCell<Seen> = const {
         std::cell::RefCell::new(Seen {
-            generation: 0,
-            stamps: Vec::new(),
+            stamps: super::stamps::Stamps::new(),
             bounds: Vec::new(),
         })
     };
@@ -197,21 +195,8 @@ impl MarketingModel {
         let bytes = norm.as_bytes();
         SEEN.with(|cell| {
             let mut cell = cell.borrow_mut();
-            let Seen {
-                generation,
-                stamps,
-                bounds,
-            } = &mut *cell;
-            if stamps.len() != self.weights.keys.len() {
-                *stamps = vec![0; self.weights.keys.len()];
-                *generation = 0;
-            }
-            *generation = generation.wrapping_add(1);
-            if *generation == 0 {
-                stamps.iter_mut().for_each(|s| *s = 0);
-                *generation = 1;
-            }
-            let generation = *generation;
+            let Seen { stamps, bounds } = &mut *cell;
+            stamps.next_round(self.weights.keys.len());
             bounds.clear();
             bounds.extend(norm.char_indices().map(|(i, _)| i));
             bounds.push(norm.len());
@@ -219,8 +204,7 @@ impl MarketingModel {
             let mut count = |h: u64| {
                 if let Some(i) = self.weights.find(h) {
                     // Distinct n-grams count once (Bernoulli naive Bayes).
-                    if stamps[i] != generation {
-                        stamps[i] = generation;
+                    if stamps.mark(i) {
                         total += f(self.weights.weights[i]);
                     }
                 }
