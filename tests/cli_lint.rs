@@ -270,3 +270,33 @@ examples.negative = ["y"]
         .stderr(predicate::str::contains("custom.bad"))
         .stderr(predicate::str::contains("unclosed group"));
 }
+
+#[test]
+fn an_otp_that_describes_a_transaction_goes_beyond_the_preset() {
+    let v = lint_json(&[fixture("auth_beyond_preset.json")]);
+    assert_eq!(v["templates"], 4);
+    let mut extra: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "tpl.auth.extra-text")
+        .map(|f| f["subject"]["name"].as_str().unwrap())
+        .collect();
+    extra.sort_unstable();
+    // The withdrawal and the salary-advance disbursement are described in
+    // the body; the two preset texts are not flagged.
+    assert_eq!(extra, ["codigo_adelanto", "withdrawal_code"], "{v:#}");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "tpl.auth.extra-text" && f["subject"]["name"] == "withdrawal_code")
+        .unwrap();
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("describes more than the code"),
+        "{f:#}"
+    );
+}

@@ -90,6 +90,8 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
             .collect()
     };
     let marketing = of(Signal::Marketing);
+    let restricted = of(Signal::Restricted);
+    let utility = of(Signal::Utility);
     let marketing_score = score(&marketing, ctx.pack, category);
 
     category_mismatch(
@@ -104,12 +106,17 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
         } else {
             Vec::new()
         },
-        &of(Signal::Utility),
+        &utility,
         &mut emit,
     );
-    restricted_content(&text, &of(Signal::Restricted), &mut emit);
+    restricted_content(&text, &restricted, &mut emit);
     if category == Category::Authentication {
-        auth_format(t, marketing_score, &mut emit);
+        // Meta's preset names nothing but the code: a restricted product or
+        // a transaction ("your withdrawal of …") in the body is extra text.
+        let described = restricted_fired(&restricted, ctx.pack)
+            .or_else(|| best(utility.iter()))
+            .map(|h| evidence(&text, h.start, h.end));
+        auth_format(t, marketing_score, described, &mut emit);
     }
     hygiene(t, category, &mut emit);
     meta_signals(t, &mut emit);
@@ -218,6 +225,40 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// The best hit: highest weight, then first in text.
+/// The strongest hit of a restricted-content rule whose weights reach the
+/// threshold (the rule fires), if any.
+fn restricted_fired<'h>(hits: &'h [Hit], pack: &RulePack) -> Option<&'h Hit> {
+    best(hits.iter().filter(|h| {
+        pack.rules[h.rule].def.family == RESTRICTED_CONTENT && {
+            let mine: Vec<&Hit> = hits.iter().filter(|x| x.rule == h.rule).collect();
+            span_weight(&mine) >= RESTRICTED_THRESHOLD
+        }
+    }))
+}
+
+/// The weight of one rule's hits, counting overlapping matches once (at
+/// the largest weight among them): two patterns of the same rule that both
+/// read "starter kit" (say the Indonesian pack's and the English one, which
+/// Indonesian templates also get) are one piece of evidence, not two.
+fn span_weight(hits: &[&Hit]) -> f64 {
+    let mut spans: Vec<(usize, usize, f64)> =
+        hits.iter().map(|h| (h.start, h.end, h.weight)).collect();
+    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut total = 0.0;
+    let mut cluster: Option<(usize, f64)> = None; // (end, max weight)
+    for (s, e, w) in spans {
+        cluster = match cluster {
+            Some((end, max)) if s < end => Some((end.max(e), max.max(w))),
+            Some((_, max)) => {
+                total += max;
+                Some((e, w))
+            }
+            None => Some((e, w)),
+        };
+    }
+    total + cluster.map_or(0.0, |c| c.1)
+}
+
 fn best<'h>(hits: impl Iterator<Item = &'h Hit>) -> Option<&'h Hit> {
     hits.fold(None, |acc: Option<&Hit>, h| match acc {
         None => Some(h),
@@ -384,7 +425,7 @@ fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
             continue;
         }
         let mine: Vec<&Hit> = hits.iter().filter(|h| h.rule == ri).collect();
-        let total: f64 = mine.iter().map(|h| h.weight).sum();
+        let total = span_weight(&mine);
         if total < RESTRICTED_THRESHOLD {
             continue;
         }
@@ -439,7 +480,12 @@ fn placeholders(text: &str) -> Vec<(usize, usize, &str)> {
         .collect()
 }
 
-fn auth_format(t: &Template, marketing_score: f64, emit: &mut Emitter<'_, '_>) {
+fn auth_format(
+    t: &Template,
+    marketing_score: f64,
+    described: Option<String>,
+    emit: &mut Emitter<'_, '_>,
+) {
     let body = t.body_text();
 
     // URL or media.
@@ -532,6 +578,8 @@ fn auth_format(t: &Template, marketing_score: f64, emit: &mut Emitter<'_, '_>) {
                 "{} placeholders (the preset has one: the code)",
                 distinct.len()
             ))
+        } else if let Some(d) = described {
+            Some(format!("it describes more than the code (\"{d}\")"))
         } else if n_chars > max_chars {
             Some(format!(
                 "{n_chars} characters (the preset text is much shorter)"
@@ -1027,6 +1075,30 @@ pub fn check_builtin_examples(pack: &RulePack) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_matches_of_one_rule_count_once() {
+        let hit = |start, end, weight| Hit {
+            rule: 0,
+            pattern: 0,
+            weight,
+            start,
+            end,
+        };
+        let (a, b, c, d) = (
+            hit(0, 11, 0.5),
+            hit(0, 11, 0.5),
+            hit(6, 14, 0.6),
+            hit(20, 24, 0.5),
+        );
+        // The same span twice: one piece of evidence.
+        assert_eq!(span_weight(&[&a, &b]), 0.5);
+        // Overlapping spans: the strongest of them.
+        assert_eq!(span_weight(&[&a, &c]), 0.6);
+        // Separate spans add up, in any order.
+        assert_eq!(span_weight(&[&d, &b, &a]), 1.0);
+        assert_eq!(span_weight(&[]), 0.0);
+    }
 
     #[test]
     fn the_visible_text_is_the_prefix_of_the_scanned_text() {
