@@ -109,11 +109,12 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
         &utility,
         &mut emit,
     );
-    restricted_content(&text, &restricted, &mut emit);
+    let fired = fired_restricted(&restricted, ctx.pack);
+    restricted_content(&text, &fired, &mut emit);
     if category == Category::Authentication {
         // Meta's preset names nothing but the code: a restricted product or
         // a transaction ("your withdrawal of …") in the body is extra text.
-        let described = restricted_fired(&restricted, ctx.pack)
+        let described = best(fired.iter().flat_map(|f| f.hits.iter().copied()))
             .or_else(|| best(utility.iter()))
             .map(|h| evidence(&text, h.start, h.end));
         auth_format(t, marketing_score, described, &mut emit);
@@ -224,16 +225,31 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
-/// The best hit: highest weight, then first in text.
-/// The strongest hit of a restricted-content rule whose weights reach the
-/// threshold (the rule fires), if any.
-fn restricted_fired<'h>(hits: &'h [Hit], pack: &RulePack) -> Option<&'h Hit> {
-    best(hits.iter().filter(|h| {
-        pack.rules[h.rule].def.family == RESTRICTED_CONTENT && {
-            let mine: Vec<&Hit> = hits.iter().filter(|x| x.rule == h.rule).collect();
-            span_weight(&mine) >= RESTRICTED_THRESHOLD
-        }
-    }))
+/// A restricted-content rule whose hits reach the threshold.
+struct Fired<'h> {
+    rule: usize,
+    hits: Vec<&'h Hit>,
+    weight: f64,
+}
+
+/// The restricted-content rules that fire, in rule order.
+fn fired_restricted<'h>(hits: &'h [Hit], pack: &RulePack) -> Vec<Fired<'h>> {
+    let mut rules: Vec<usize> = hits.iter().map(|h| h.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    rules
+        .into_iter()
+        .filter(|&ri| pack.rules[ri].def.family == RESTRICTED_CONTENT)
+        .filter_map(|rule| {
+            let mine: Vec<&Hit> = hits.iter().filter(|h| h.rule == rule).collect();
+            let weight = span_weight(&mine);
+            (weight >= RESTRICTED_THRESHOLD).then_some(Fired {
+                rule,
+                hits: mine,
+                weight,
+            })
+        })
+        .collect()
 }
 
 /// The weight of one rule's hits, counting overlapping matches once (at
@@ -259,6 +275,7 @@ fn span_weight(hits: &[&Hit]) -> f64 {
     total + cluster.map_or(0.0, |c| c.1)
 }
 
+/// The best hit: highest weight, then first in text.
 fn best<'h>(hits: impl Iterator<Item = &'h Hit>) -> Option<&'h Hit> {
     hits.fold(None, |acc: Option<&Hit>, h| match acc {
         None => Some(h),
@@ -411,24 +428,15 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
+fn restricted_content(text: &str, fired: &[Fired<'_>], emit: &mut Emitter<'_, '_>) {
     let pack = emit.ctx.pack;
-    if hits.is_empty() {
-        return;
-    }
-    let mut rules: Vec<usize> = hits.iter().map(|h| h.rule).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    for ri in rules {
-        let rule = &pack.rules[ri];
-        if rule.def.family != RESTRICTED_CONTENT {
-            continue;
-        }
-        let mine: Vec<&Hit> = hits.iter().filter(|h| h.rule == ri).collect();
-        let total = span_weight(&mine);
-        if total < RESTRICTED_THRESHOLD {
-            continue;
-        }
+    for Fired {
+        rule: ri,
+        hits: mine,
+        weight: total,
+    } in fired
+    {
+        let rule = &pack.rules[*ri];
         let Some(top) = best(mine.iter().copied()) else {
             continue;
         };
@@ -453,14 +461,14 @@ fn restricted_content(text: &str, hits: &[Hit], emit: &mut Emitter<'_, '_>) {
                 " (the business profile declares the regulated vertical {v}: allowed only where Meta has approved the business for it)"
             ));
         }
-        let signals = signals_detail(&mine, pack, text);
+        let signals = signals_detail(mine, pack, text);
         let f = emit.push(rule, message);
         if regulated.is_some() && f.severity > Severity::Medium {
             f.severity = Severity::Medium;
         }
         f.evidence = Some(ev);
         f.details.insert("policy_category".into(), json!(policy));
-        f.details.insert("score".into(), json!(round2(total)));
+        f.details.insert("score".into(), json!(round2(*total)));
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
         f.details.insert("signals".into(), signals);
