@@ -252,27 +252,18 @@ fn fired_restricted<'h>(hits: &'h [Hit], pack: &RulePack) -> Vec<Fired<'h>> {
         .collect()
 }
 
-/// The weight of one rule's hits, counting overlapping matches once (at
-/// the largest weight among them): two patterns of the same rule that both
-/// read "starter kit" (say the Indonesian pack's and the English one, which
-/// Indonesian templates also get) are one piece of evidence, not two.
+/// The weight of one rule's hits, counting a span matched by several of its
+/// patterns once (at the largest weight): two patterns of the same rule that
+/// both read "starter kit" (say the Indonesian pack's and the English one,
+/// which Indonesian templates also get) are one piece of evidence, not two.
+/// Nested or overlapping matches ("winnings" inside "withdrawal of your
+/// winnings") still add up: the longer one is more context.
 fn span_weight(hits: &[&Hit]) -> f64 {
     let mut spans: Vec<(usize, usize, f64)> =
         hits.iter().map(|h| (h.start, h.end, h.weight)).collect();
-    spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut total = 0.0;
-    let mut cluster: Option<(usize, f64)> = None; // (end, max weight)
-    for (s, e, w) in spans {
-        cluster = match cluster {
-            Some((end, max)) if s < end => Some((end.max(e), max.max(w))),
-            Some((_, max)) => {
-                total += max;
-                Some((e, w))
-            }
-            None => Some((e, w)),
-        };
-    }
-    total + cluster.map_or(0.0, |c| c.1)
+    spans.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+    spans.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
+    spans.iter().map(|s| s.2).sum()
 }
 
 /// The best hit: highest weight, then first in text.
@@ -1085,7 +1076,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn overlapping_matches_of_one_rule_count_once() {
+    fn a_span_matched_by_several_patterns_of_one_rule_counts_once() {
         let hit = |start, end, weight| Hit {
             rule: 0,
             pattern: 0,
@@ -1099,11 +1090,12 @@ mod tests {
             hit(6, 14, 0.6),
             hit(20, 24, 0.5),
         );
-        // The same span twice: one piece of evidence.
+        // The same span twice: one piece of evidence, at its largest weight.
         assert_eq!(span_weight(&[&a, &b]), 0.5);
-        // Overlapping spans: the strongest of them.
-        assert_eq!(span_weight(&[&a, &c]), 0.6);
-        // Separate spans add up, in any order.
+        let strong = hit(0, 11, 0.8);
+        assert_eq!(span_weight(&[&a, &strong, &b]), 0.8);
+        // Overlapping but different spans add up, as do separate ones.
+        assert!((span_weight(&[&a, &c]) - 1.1).abs() < 1e-9);
         assert_eq!(span_weight(&[&d, &b, &a]), 1.0);
         assert_eq!(span_weight(&[]), 0.0);
     }
