@@ -319,7 +319,7 @@ fn category_mismatch(
             ev
         );
         let signals = signals_detail(&relevant, pack, text);
-        let f = promotional_finding(emit, rule, category, message, ev);
+        let f = mismatch_finding(emit, rule, category, message, ev, "MARKETING");
         f.details
             .insert("score".into(), json!(round2(marketing_score)));
         f.details
@@ -352,7 +352,7 @@ fn category_mismatch(
                         bar,
                         ev
                     );
-                    let f = promotional_finding(emit, rule, category, message, ev);
+                    let f = mismatch_finding(emit, rule, category, message, ev, "MARKETING");
                     f.details
                         .insert("model_score".into(), json!(round2(f64::from(s))));
                     f.details
@@ -382,27 +382,21 @@ fn category_mismatch(
         let message = format!(
             "AUTHENTICATION template carries no one-time code but a notification (\"{ev}\"); it belongs in UTILITY"
         );
-        let f = emit.push(rule, message);
-        f.evidence = Some(ev);
-        f.details
-            .insert("declared_category".into(), json!(category.as_str()));
-        f.details.insert(
-            "suggested_category".into(),
-            json!(rule.def.suggest.as_deref().unwrap_or("UTILITY")),
-        );
+        let f = mismatch_finding(emit, rule, category, message, ev, "UTILITY");
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
     }
 }
 
-/// A category-mismatch finding for promotional content: evidence, the
-/// declared category and the category the rule suggests.
-fn promotional_finding<'e>(
+/// A category-mismatch finding: evidence, the declared category and the
+/// category the rule suggests (`default` when the rule names none).
+fn mismatch_finding<'e>(
     emit: &'e mut Emitter<'_, '_>,
     rule: &Rule,
     category: Category,
     message: String,
     evidence: String,
+    default: &str,
 ) -> &'e mut Finding {
     let f = emit.push(rule, message);
     f.evidence = Some(evidence);
@@ -410,7 +404,7 @@ fn promotional_finding<'e>(
         .insert("declared_category".into(), json!(category.as_str()));
     f.details.insert(
         "suggested_category".into(),
-        json!(rule.def.suggest.as_deref().unwrap_or("MARKETING")),
+        json!(rule.def.suggest.as_deref().unwrap_or(default)),
     );
     f
 }
