@@ -16,6 +16,11 @@ use regex_syntax::ast::{self, Ast, ClassSet, ClassSetItem, RepetitionKind, Repet
 /// At most this many strings in a set; bigger sets give up.
 const MAX_SET: usize = 64;
 
+/// At most this many required strings for an alternation: a list of 60
+/// brand names with accent variants (`a[ñn]ejo`) is still selected by its
+/// names, not run on every template.
+const MAX_ALTERNATION: usize = 256;
+
 /// Lower-cases `s` character by character, keeping every character's UTF-8
 /// length (a character whose lower case has another length stays as it is),
 /// so byte offsets in the result are valid in the original.
@@ -255,11 +260,11 @@ fn cross(a: &[String], b: &[String]) -> Option<Vec<String>> {
     Some(dedup(out))
 }
 
-fn union(parts: Vec<Option<Vec<String>>>) -> Option<Vec<String>> {
+fn union(parts: Vec<Option<Vec<String>>>, max: usize) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for p in parts {
         out.extend(p?);
-        if out.len() > MAX_SET {
+        if out.len() > max {
             return None;
         }
     }
@@ -319,12 +324,12 @@ fn info(a: &Ast) -> Info {
         }
         Ast::Alternation(alt) => {
             let infos: Vec<Info> = alt.asts.iter().map(info).collect();
-            let exact = union(infos.iter().map(|i| i.exact.clone()).collect());
+            let exact = union(infos.iter().map(|i| i.exact.clone()).collect(), MAX_SET);
             // Prefer each branch's best set; if their union is too big, fall
             // back to each branch's smallest good set.
             let req = better(
-                union(infos.iter().map(Info::best).collect()),
-                union(infos.iter().map(Info::compact).collect()),
+                union(infos.iter().map(Info::best).collect(), MAX_ALTERNATION),
+                union(infos.iter().map(Info::compact).collect(), MAX_ALTERNATION),
             );
             Info { exact, req }
         }
@@ -586,6 +591,19 @@ mod tests {
             req("pr[ée]-?approuv[ée]e?s?|pr[ée]-?accord[ée]e?s?"),
             Some(vec!["accord".into(), "approuv".into()])
         );
+    }
+
+    #[test]
+    fn a_long_list_of_names_keeps_its_literals() {
+        // 40 names, each with an accent variant: 80 required strings, over
+        // the 64 a concatenation may produce but within an alternation's limit.
+        let names: Vec<String> = (0..40).map(|i| format!("cuv[ée]e{i:02}x")).collect();
+        let lits = req(&names.join("|")).expect("selected by its names");
+        assert_eq!(lits.len(), 80);
+        assert!(lits.contains(&"cuvée07x".to_string()) && lits.contains(&"cuvee07x".to_string()));
+        // Beyond the limit the pattern runs on every template rather than fail.
+        let many: Vec<String> = (0..300).map(|i| format!("brand{i:03}")).collect();
+        assert_eq!(req(&many.join("|")), None);
     }
 
     #[test]
