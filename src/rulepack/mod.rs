@@ -30,6 +30,7 @@ use regex::Regex;
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::{Input, meta};
 
+mod compact;
 pub mod countries;
 mod literals;
 pub mod model;
@@ -318,6 +319,7 @@ impl Matcher {
         let Ok(hir) = regex_syntax::parse(src) else {
             return Matcher::never();
         };
+        let hir = compact::compact_word_classes(hir);
         let max_len = hir.properties().maximum_len();
         let config = meta::Config::new()
             .auto_prefilter(false)

@@ -1,0 +1,157 @@
+//! Smaller automata for Unicode `\w`.
+//!
+//! Unicode's word class has hundreds of ranges spread over every script;
+//! compiled to a byte-level automaton each `\w` costs ~300 states, and a
+//! pattern such as `vape\w{2,15}` or a list of German compounds ending in
+//! `\w*` reaches 5,000–24,000 states. Every compiled pattern keeps lazy-DFA
+//! caches sized by its automaton, per worker thread, so those few patterns
+//! cost megabytes and cold-cache time on every template they are tried on.
+//!
+//! Before compiling, `\w` is therefore replaced by an equivalent class that
+//! is exact for every character below U+0980 (Latin with all its accents,
+//! Greek, Cyrillic, Armenian, Hebrew, Arabic, Devanagari — every script the
+//! rule packs are written for) and, above it, counts whole blocks of
+//! letters of other scripts (Bengali to Tibetan, Hangul, CJK, ...) as word
+//! characters, while staying exact in the punctuation, symbol and emoji
+//! blocks (so `\w+` never runs into "🎉" or "→", and still covers the
+//! zero-width joiners of Devanagari text and the emoji variation selector).
+//! Word boundaries themselves are still checked exactly by the engine
+//! ([`super::is_word_char`]).
+
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+use std::sync::LazyLock;
+
+/// Unicode `\w`, as the regex parser builds it.
+static WORD: LazyLock<ClassUnicode> = LazyLock::new(|| unicode_class(r"\w"));
+
+/// Blocks of punctuation, symbols and emoji, where `\w` stays exact.
+const SYMBOL_BLOCKS: [(char, char); 6] = [
+    ('\u{2000}', '\u{2BFF}'),   // punctuation, letterlike symbols, arrows …
+    ('\u{2E00}', '\u{303F}'),   // supplemental and CJK punctuation
+    ('\u{FE00}', '\u{FE6F}'),   // variation selectors, small forms
+    ('\u{FF00}', '\u{FF0F}'),   // full-width punctuation
+    ('\u{1F000}', '\u{1FFFF}'), // emoji and pictographs
+    ('\u{E0000}', '\u{E01EF}'), // tags, variation selectors supplement
+];
+
+/// The compact stand-in for [`WORD`].
+static COMPACT_WORD: LazyLock<ClassUnicode> = LazyLock::new(|| {
+    let ranges = |rs: &[(char, char)]| {
+        ClassUnicode::new(rs.iter().map(|&(a, b)| ClassUnicodeRange::new(a, b)))
+    };
+    // Exact below Bengali and in the symbol blocks …
+    let mut exact = ranges(&[('\0', '\u{97F}')]);
+    exact.union(&ranges(&SYMBOL_BLOCKS));
+    let mut c = WORD.clone();
+    c.intersect(&exact);
+    // … elsewhere every character of the letter blocks.
+    c.union(&ranges(&[
+        ('\u{980}', '\u{1FFF}'),    // Bengali … Greek Extended
+        ('\u{2C00}', '\u{2DFF}'),   // Glagolitic … Cyrillic Extended-A
+        ('\u{3040}', '\u{D7FF}'),   // Kana, CJK, Yi, Hangul
+        ('\u{F900}', '\u{FDFF}'),   // CJK compatibility, Arabic forms
+        ('\u{FE70}', '\u{FEFF}'),   // Arabic forms B
+        ('\u{FF10}', '\u{FFDC}'),   // full-width letters, half-width forms
+        ('\u{10000}', '\u{1EFFF}'), // historic scripts, mathematical letters
+        ('\u{20000}', '\u{3FFFF}'), // CJK extensions
+    ]));
+    c
+});
+
+fn unicode_class(src: &str) -> ClassUnicode {
+    match regex_syntax::parse(src).map(Hir::into_kind) {
+        Ok(HirKind::Class(Class::Unicode(c))) => c,
+        _ => ClassUnicode::empty(),
+    }
+}
+
+/// `hir` with every Unicode `\w` class replaced by its compact stand-in.
+pub fn compact_word_classes(hir: Hir) -> Hir {
+    match hir.into_kind() {
+        HirKind::Class(Class::Unicode(c)) if c == *WORD => {
+            Hir::class(Class::Unicode(COMPACT_WORD.clone()))
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            sub: Box::new(compact_word_classes(*r.sub)),
+            ..r
+        }),
+        HirKind::Capture(mut c) => {
+            c.sub = Box::new(compact_word_classes(*c.sub));
+            Hir::capture(c)
+        }
+        HirKind::Concat(subs) => Hir::concat(subs.into_iter().map(compact_word_classes).collect()),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.into_iter().map(compact_word_classes).collect())
+        }
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(l) => Hir::literal(l.0),
+        HirKind::Class(c) => Hir::class(c),
+        HirKind::Look(l) => Hir::look(l),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex_automata::nfa::thompson::NFA;
+    use regex_automata::{Input, meta};
+
+    fn compile(src: &str, compact: bool) -> meta::Regex {
+        let hir = regex_syntax::parse(src).unwrap();
+        let hir = if compact {
+            compact_word_classes(hir)
+        } else {
+            hir
+        };
+        meta::Regex::builder().build_from_hir(&hir).unwrap()
+    }
+
+    fn nfa_states(src: &str, compact: bool) -> usize {
+        let hir = regex_syntax::parse(src).unwrap();
+        let hir = if compact {
+            compact_word_classes(hir)
+        } else {
+            hir
+        };
+        NFA::compiler().build_from_hir(&hir).unwrap().states().len()
+    }
+
+    #[test]
+    fn word_class_is_exact_below_bengali_and_skips_symbols_above() {
+        let full = compile(r"\w", false);
+        let compact = compile(r"\w", true);
+        let symbols = SYMBOL_BLOCKS.iter().flat_map(|&(a, b)| a..=b);
+        for c in ('\0'..='\u{97F}').chain(symbols) {
+            let s = c.to_string();
+            assert_eq!(
+                full.is_match(Input::new(&s)),
+                compact.is_match(Input::new(&s)),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Letters of other scripts still count, emoji and symbols do not.
+        for s in ["ক", "ก", "한", "字", "ｗ"] {
+            assert!(compact.is_match(s), "{s}");
+        }
+        for s in ["🎉", "→", "™", "—", "€"] {
+            assert!(!compact.is_match(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn automata_shrink_and_matches_stay() {
+        let src = r"(?i)vape\w{2,15}|\{\{\w+\}\}";
+        assert!(nfa_states(src, true) * 5 < nfa_states(src, false));
+        let (full, compact) = (compile(src, false), compile(src, true));
+        for text in [
+            "Neue Vapeshops in Köln, Vapestore-Gutschein für {{nombre_cliente}} 🎉",
+            "वेप vapeकिट {{1}} ও vapeদোকান",
+            "vape🎉🎉 nothing here",
+        ] {
+            let a: Vec<_> = full.find_iter(text).map(|m| m.range()).collect();
+            let b: Vec<_> = compact.find_iter(text).map(|m| m.range()).collect();
+            assert_eq!(a, b, "{text}");
+        }
+    }
+}
