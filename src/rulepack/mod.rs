@@ -319,7 +319,13 @@ impl Matcher {
         let Ok(hir) = regex_syntax::parse(src) else {
             return Matcher::never();
         };
-        let hir = compact::compact_word_classes(hir);
+        // Skips the rebuild for patterns without `\w` (a word class spelled
+        // out with Unicode properties stays as written).
+        let hir = if src.contains(r"\w") {
+            compact::compact_word_classes(hir)
+        } else {
+            hir
+        };
         let max_len = hir.properties().maximum_len();
         let config = meta::Config::new()
             .auto_prefilter(false)
