@@ -96,24 +96,24 @@ mod tests {
     use regex_automata::nfa::thompson::NFA;
     use regex_automata::{Input, meta};
 
-    fn compile(src: &str, compact: bool) -> meta::Regex {
+    fn hir(src: &str, compact: bool) -> Hir {
         let hir = regex_syntax::parse(src).unwrap();
-        let hir = if compact {
+        if compact {
             compact_word_classes(hir)
         } else {
             hir
-        };
-        meta::Regex::builder().build_from_hir(&hir).unwrap()
+        }
+    }
+
+    fn compile(src: &str, compact: bool) -> meta::Regex {
+        meta::Regex::builder()
+            .build_from_hir(&hir(src, compact))
+            .unwrap()
     }
 
     fn nfa_states(src: &str, compact: bool) -> usize {
-        let hir = regex_syntax::parse(src).unwrap();
-        let hir = if compact {
-            compact_word_classes(hir)
-        } else {
-            hir
-        };
-        NFA::compiler().build_from_hir(&hir).unwrap().states().len()
+        let nfa = NFA::compiler().build_from_hir(&hir(src, compact)).unwrap();
+        nfa.states().len()
     }
 
     #[test]
