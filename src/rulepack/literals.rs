@@ -35,7 +35,7 @@ pub fn lower_same_len(s: &str) -> String {
     out
 }
 
-fn lower_char(c: char) -> char {
+pub(crate) fn lower_char(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_lowercase();
     }

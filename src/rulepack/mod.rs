@@ -29,7 +29,6 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use regex_automata::hybrid;
 use regex_automata::nfa::thompson::{self, WhichCaptures, pikevm};
-use regex_automata::util::pool::Pool;
 use regex_automata::{Anchored, Input};
 
 mod compact;
@@ -269,28 +268,22 @@ impl Pattern {
     /// The first match at word boundaries in `text[from..]` (see
     /// [`find_verified`]).
     pub fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
-        let m = self.matcher();
-        find_verified(
-            |hay, at| m.find_at(hay, at),
-            || tail_regex(&self.tail, &self.regex_src),
-            text,
-            from,
-            text.len(),
-        )
+        let lower = lower_same_len(text);
+        let texts = Texts {
+            orig: text,
+            lower: &lower,
+        };
+        self.matcher().find_verified(texts, from, text.len(), || {
+            tail_regex(&self.tail, &self.regex_src)
+        })
     }
 
     /// Like [`find`](Self::find), searching only the window the prefilter's
     /// literal occurrences allow (see [`Window`]).
-    fn find_in(&self, text: &str, w: Window) -> Option<(usize, usize)> {
+    fn find_in(&self, t: Texts<'_>, w: Window) -> Option<(usize, usize)> {
         let m = self.matcher();
-        let (from, to) = w.span(text, m.max_len);
-        find_verified(
-            |hay, at| m.find_at(hay, at),
-            || tail_regex(&self.tail, &self.regex_src),
-            text,
-            from,
-            to,
-        )
+        let (from, to) = w.span(t.orig, m.max_len);
+        m.find_verified(t, from, to, || tail_regex(&self.tail, &self.regex_src))
     }
 
     fn matcher(&self) -> &Matcher {
@@ -317,19 +310,123 @@ impl Pattern {
 /// fallback is for a search error, which the configuration leaves no room
 /// for (patterns cannot use `\b`, the only construct that makes the lazy
 /// DFA quit on non-ASCII text).
+///
+/// The lazy DFAs' caches live in a per-thread [`DfaCaches`] under one
+/// memory budget rather than one pool per pattern: on varied text, thousands
+/// of patterns each grow a cache of their own, and memory would otherwise
+/// grow with the number of patterns ever tried.
 struct Matcher {
+    /// Key of this matcher's cache in each thread's [`DfaCaches`].
+    id: u64,
     dfa: hybrid::dfa::DFA,
-    caches: Pool<hybrid::dfa::Cache, CacheFn>,
+    /// The automaton runs on the lower-cased text (see
+    /// [`compact::for_lowered_text`]).
+    lowered: bool,
     max_len: Option<usize>,
 }
 
-type CacheFn = Box<
-    dyn Fn() -> hybrid::dfa::Cache
-        + Send
-        + Sync
-        + std::panic::UnwindSafe
-        + std::panic::RefUnwindSafe,
->;
+/// A text and its lower-cased copy ([`lower_same_len`]: same byte offsets).
+#[derive(Clone, Copy)]
+struct Texts<'a> {
+    orig: &'a str,
+    lower: &'a str,
+}
+
+impl<'a> Texts<'a> {
+    fn of(orig: &'a str, lower: &'a str) -> Texts<'a> {
+        Texts { orig, lower }
+    }
+}
+
+/// Source of [`Matcher::id`]s: never reused, so a cache left behind by a
+/// dropped rule pack is never taken for another pattern's.
+static NEXT_MATCHER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Budget of one thread's lazy-DFA caches, as counted by
+/// `hybrid::dfa::Cache::memory_usage` (the allocator adds up to half again).
+const DFA_CACHE_BUDGET: usize = 128 << 20;
+
+thread_local! {
+    static DFA_CACHES: std::cell::RefCell<DfaCaches> =
+        std::cell::RefCell::new(DfaCaches::new(DFA_CACHE_BUDGET));
+}
+
+/// One thread's lazy-DFA caches, keyed by matcher id. When their memory
+/// passes the budget, the least recently used caches are dropped until a
+/// quarter of it is free; a dropped cache is rebuilt on the pattern's next
+/// search, which only costs time. On 20,000 varied templates (every
+/// pattern compiled) a worker thread's caches stay below the budget; it
+/// bounds a long-running daemon and still more varied input.
+struct DfaCaches {
+    budget: usize,
+    slots: HashMap<u64, DfaSlot>,
+    bytes: usize,
+    /// Searches so far; a slot remembers when it was last used.
+    clock: u64,
+}
+
+struct DfaSlot {
+    cache: hybrid::dfa::Cache,
+    bytes: usize,
+    used: u64,
+}
+
+impl DfaCaches {
+    fn new(budget: usize) -> DfaCaches {
+        DfaCaches {
+            budget,
+            slots: HashMap::new(),
+            bytes: 0,
+            clock: 0,
+        }
+    }
+
+    /// Runs `f` with the cache of matcher `id` (created for `dfa` if
+    /// missing), then accounts for its growth.
+    fn with<R>(
+        &mut self,
+        id: u64,
+        dfa: &hybrid::dfa::DFA,
+        f: impl FnOnce(&mut hybrid::dfa::Cache) -> R,
+    ) -> R {
+        self.clock += 1;
+        let clock = self.clock;
+        let slot = self.slots.entry(id).or_insert_with(|| DfaSlot {
+            cache: dfa.create_cache(),
+            bytes: 0,
+            used: clock,
+        });
+        slot.used = clock;
+        let r = f(&mut slot.cache);
+        let now = slot.cache.memory_usage();
+        // A cache can also shrink: the lazy DFA clears itself when full.
+        self.bytes = self.bytes - slot.bytes + now;
+        slot.bytes = now;
+        if self.bytes > self.budget {
+            self.sweep();
+        }
+        r
+    }
+
+    /// Drops the least recently used caches until a quarter of the budget
+    /// is free.
+    fn sweep(&mut self) {
+        let mut by_age: Vec<(u64, u64, usize)> = self
+            .slots
+            .iter()
+            .map(|(&id, s)| (s.used, id, s.bytes))
+            .collect();
+        by_age.sort_unstable();
+        let target = self.budget / 4 * 3;
+        for (_, id, bytes) in by_age {
+            if self.bytes <= target {
+                break;
+            }
+            self.slots.remove(&id);
+            self.bytes -= bytes;
+        }
+    }
+}
 
 impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -357,7 +454,38 @@ impl Matcher {
         } else {
             hir
         };
-        Matcher::from_hir(&hir).unwrap_or_else(Matcher::never)
+        let max_len = hir.properties().maximum_len();
+        let (hir, lowered) = match compact::for_lowered_text(&hir) {
+            Some(low) => (low, true),
+            None => (hir, false),
+        };
+        match Matcher::from_hir(&hir) {
+            Some(m) => Matcher {
+                lowered,
+                max_len,
+                ..m
+            },
+            None => Matcher::never(),
+        }
+    }
+
+    /// The first match in `t` between `from` and `to` at word boundaries
+    /// (see [`find_verified`]).
+    fn find_verified<'r>(
+        &self,
+        t: Texts<'_>,
+        from: usize,
+        to: usize,
+        tail: impl Fn() -> &'r Regex,
+    ) -> Option<(usize, usize)> {
+        let hay = if self.lowered { t.lower } else { t.orig };
+        find_verified(
+            |h, at| self.find_at(&hay[..h.len()], at),
+            tail,
+            t.orig,
+            from,
+            to,
+        )
     }
 
     fn from_hir(hir: &regex_syntax::hir::Hir) -> Option<Matcher> {
@@ -374,11 +502,10 @@ impl Matcher {
             .configure(hybrid::dfa::DFA::config().skip_cache_capacity_check(true))
             .build_from_nfa(nfa)
             .ok()?;
-        let for_pool = dfa.clone();
-        let make: CacheFn = Box::new(move || for_pool.create_cache());
         Some(Matcher {
+            id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dfa,
-            caches: Pool::new(make),
+            lowered: false,
             max_len,
         })
     }
@@ -399,14 +526,24 @@ impl Matcher {
     /// `hay`). A match starting inside a word is never wanted (see
     /// [`find_verified`]), so its start is not looked for.
     fn find_at(&self, hay: &str, at: usize) -> Option<(usize, usize)> {
-        let mut cache = self.caches.get();
+        DFA_CACHES.with_borrow_mut(|caches| {
+            caches.with(self.id, &self.dfa, |cache| self.find_with(cache, hay, at))
+        })
+    }
+
+    fn find_with(
+        &self,
+        cache: &mut hybrid::dfa::Cache,
+        hay: &str,
+        at: usize,
+    ) -> Option<(usize, usize)> {
         let mut pos = at;
         // Whether the character before `s` is a word character.
         let mut prev_word = hay[..at].chars().next_back().is_some_and(is_word_char);
         while pos <= hay.len() {
             let end = match self
                 .dfa
-                .try_search_fwd(&mut cache, &Input::new(hay).range(pos..))
+                .try_search_fwd(cache, &Input::new(hay).range(pos..))
             {
                 Ok(Some(m)) => m.offset(),
                 Ok(None) => return None,
@@ -420,7 +557,7 @@ impl Matcher {
                 let word = c.is_some_and(is_word_char);
                 if !(word && prev_word) {
                     let anchored = Input::new(hay).range(s..).anchored(Anchored::Yes);
-                    match self.dfa.try_search_fwd(&mut cache, &anchored) {
+                    match self.dfa.try_search_fwd(cache, &anchored) {
                         Ok(Some(m)) => return Some((s, m.offset())),
                         Ok(None) => {}
                         Err(_) => return self.pikevm_find(hay, s),
@@ -463,16 +600,12 @@ impl Neutralizer {
         self.compiled.get_or_init(|| Matcher::new(&self.regex_src))
     }
 
-    fn find_in(&self, text: &str, from: usize, w: Window) -> Option<(usize, usize)> {
+    fn find_in(&self, t: Texts<'_>, from: usize, w: Window) -> Option<(usize, usize)> {
         let m = self.matcher();
-        let (lo, to) = w.span(text, m.max_len);
-        find_verified(
-            |hay, at| m.find_at(hay, at),
-            || tail_regex(&self.tail, &self.regex_src),
-            text,
-            from.max(lo),
-            to,
-        )
+        let (lo, to) = w.span(t.orig, m.max_len);
+        m.find_verified(t, from.max(lo), to, || {
+            tail_regex(&self.tail, &self.regex_src)
+        })
     }
 }
 
@@ -637,11 +770,10 @@ struct LangIndex {
 impl LangIndex {
     /// Candidate entries for `text`, sorted and deduplicated, each with the
     /// window of its satisfied clauses' literal occurrences.
-    fn candidates(&self, text: &str) -> Vec<(Entry, Window)> {
+    fn candidates(&self, lowered: &str) -> Vec<(Entry, Window)> {
         let mut cands: Vec<(Entry, Window)> =
             self.always.iter().map(|&e| (e, Window::ALL)).collect();
         if let Some(ac) = &self.ac {
-            let lowered = lower_same_len(text);
             SCRATCH.with(|cell| {
                 let mut scratch = cell.borrow_mut();
                 let Scratch {
@@ -655,7 +787,7 @@ impl LangIndex {
                 present.next_round(t.targets.len());
                 occ.clear();
                 occ.extend(
-                    ac.find_overlapping_iter(&lowered)
+                    ac.find_overlapping_iter(lowered)
                         .map(|m| (m.pattern().as_u32(), m.start(), m.end())),
                 );
                 // Distinct literals first: a frequent word occurring five
@@ -1270,7 +1402,7 @@ impl RulePack {
     #[doc(hidden)]
     pub fn prefilter_candidates(&self, language: &str, text: &str) -> Vec<usize> {
         let idx = self.index(&primary_language(language));
-        idx.candidates(text)
+        idx.candidates(&lower_same_len(text))
             .into_iter()
             .filter_map(|(e, _)| match e {
                 Entry::Pattern(i) => Some(i as usize),
@@ -1298,7 +1430,12 @@ impl RulePack {
         let wanted = signals.iter().fold(0u8, |acc, s| acc | s.bit());
         // Candidates: entries one of whose clauses is satisfied by the
         // literals occurring in the lower-cased text.
-        let cands = idx.candidates(text);
+        let lowered = lower_same_len(text);
+        let cands = idx.candidates(&lowered);
+        let texts = Texts {
+            orig: text,
+            lower: &lowered,
+        };
         // Neutralized spans, per signal bit set.
         let mut spans: Vec<(usize, usize, u8)> = Vec::new();
         for &(e, w) in &cands {
@@ -1308,13 +1445,13 @@ impl RulePack {
                     continue;
                 }
                 let mut from = 0;
-                while let Some((s, e)) = n.find_in(text, from, w) {
+                while let Some((s, e)) = n.find_in(texts, from, w) {
                     spans.push((s, e, n.signals));
                     from = e;
                 }
             }
         }
-        let mut blanked: [Option<String>; 5] = Default::default();
+        let mut blanked: [Option<(String, String)>; 5] = Default::default();
         let mut hits = Vec::new();
         for (e, w) in cands {
             let Entry::Pattern(pi) = e else { continue };
@@ -1326,18 +1463,20 @@ impl RulePack {
             if signal.bit() & wanted == 0 {
                 continue;
             }
-            let hay: &str = if spans.iter().any(|sp| sp.2 & signal.bit() != 0) {
-                blanked[signal as usize].get_or_insert_with(|| {
-                    let mut b = text.to_owned();
+            let hay = if spans.iter().any(|sp| sp.2 & signal.bit() != 0) {
+                let (orig, lower) = blanked[signal as usize].get_or_insert_with(|| {
+                    let (mut b, mut l) = (text.to_owned(), lowered.clone());
                     for &(s, e, bits) in &spans {
                         if bits & signal.bit() != 0 {
                             blank_range(&mut b, s, e);
+                            blank_range(&mut l, s, e);
                         }
                     }
-                    b
-                })
+                    (b, l)
+                });
+                Texts { orig, lower }
             } else {
-                text
+                texts
             };
             if let Some((start, end)) = p.find_in(hay, w) {
                 hits.push(Hit {
@@ -1418,7 +1557,9 @@ impl RulePack {
                 continue;
             }
             for ex in &n.examples.positive {
-                if n.find_in(ex, 0, Window::ALL).is_none() {
+                if n.find_in(Texts::of(ex, &lower_same_len(ex)), 0, Window::ALL)
+                    .is_none()
+                {
                     failures.push(format!(
                         "{}: neutralize `{}`: positive example {:?} does not match",
                         n.source, n.id, ex
@@ -1426,7 +1567,9 @@ impl RulePack {
                 }
             }
             for ex in &n.examples.negative {
-                if n.find_in(ex, 0, Window::ALL).is_some() {
+                if n.find_in(Texts::of(ex, &lower_same_len(ex)), 0, Window::ALL)
+                    .is_some()
+                {
                     failures.push(format!(
                         "{}: neutralize `{}`: negative example {:?} matches",
                         n.source, n.id, ex
@@ -1878,13 +2021,14 @@ examples.positive = ["I bet you'll love it"]
             let m = Matcher::new(src);
             let full = regex::Regex::new(src).unwrap();
             for text in texts {
+                let lower = lower_same_len(text);
                 for from in 0..=text.len() {
                     if !text.is_char_boundary(from) {
                         continue;
                     }
                     let never = never_matching_regex();
                     let ours =
-                        find_verified(|h, at| m.find_at(h, at), || &never, text, from, text.len());
+                        m.find_verified(Texts::of(text, &lower), from, text.len(), || &never);
                     let theirs = find_verified(
                         |h, at| full.find_at(h, at).map(|x| (x.start(), x.end())),
                         || &never,
@@ -1896,12 +2040,58 @@ examples.positive = ["I bet you'll love it"]
                 }
                 // Without the word-boundary loop: where both give a match
                 // that starts outside a word, it is the same one.
-                if let (Some(a), Some(b)) = (m.find_at(text, 0), full.find(text)) {
+                let hay = if m.lowered { lower.as_str() } else { text };
+                if let (Some(a), Some(b)) = (m.find_at(hay, 0), full.find(text)) {
                     if start_ok(text, b.start(), b.end()) {
                         assert_eq!(a, (b.start(), b.end()), "{src} on {text:?}");
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn dfa_caches_stay_within_budget_and_keep_the_recent_ones() {
+        let sources = [
+            r"(?i)heineken|budweiser|smirnoff|jack\s+daniel",
+            r"(?i)casino\w*|apuestas?\s+deportivas",
+            r"(?i)vape\w{2,15}|e-?liquids?",
+            r"(?i)(?:[^\s.!?]+\s+){0,3}gratis",
+            r"(?i)kredit\s+tanpa\s+agunan|pinjol",
+            r"(?i)neue[nr]?\s+(?:\w+-?)?kollektion(?:en)?",
+        ];
+        let matchers: Vec<Matcher> = sources.iter().map(|s| Matcher::new(s)).collect();
+        let text = "Heineken e Vapestore: gratis! Neue Herbst-Kollektion, casino online, \
+                    pinjol cepat, apuestas deportivas y e-liquids; Jack Daniel's";
+        let lower = lower_same_len(text);
+        let expected: Vec<_> = matchers.iter().map(|m| m.find_at(&lower, 0)).collect();
+        assert!(expected.iter().all(Option::is_some));
+        // What each cache weighs after one search.
+        let mut unbounded = DfaCaches::new(usize::MAX);
+        let sizes: Vec<usize> = matchers
+            .iter()
+            .map(|m| {
+                unbounded.with(m.id, &m.dfa, |c| m.find_with(c, &lower, 0));
+                unbounded.slots[&m.id].bytes
+            })
+            .collect();
+        let largest = *sizes.iter().max().unwrap();
+        let budget = largest * 3;
+        assert!(budget < sizes.iter().sum::<usize>(), "the budget must bind");
+        let mut caches = DfaCaches::new(budget);
+        for _ in 0..3 {
+            for (m, want) in matchers.iter().zip(&expected) {
+                let got = caches.with(m.id, &m.dfa, |c| m.find_with(c, &lower, 0));
+                assert_eq!(&got, want);
+                assert!(caches.bytes <= budget);
+                assert_eq!(
+                    caches.bytes,
+                    caches.slots.values().map(|s| s.bytes).sum::<usize>()
+                );
+                // The cache just used is the last to go.
+                assert!(caches.slots.contains_key(&m.id));
+            }
+            assert!(caches.slots.len() < matchers.len());
         }
     }
 
