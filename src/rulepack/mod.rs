@@ -342,24 +342,34 @@ impl<'a> Texts<'a> {
 /// dropped rule pack is never taken for another pattern's.
 static NEXT_MATCHER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Budget of one thread's lazy-DFA caches, as counted by
-/// `hybrid::dfa::Cache::memory_usage` (the allocator adds up to half again).
-const DFA_CACHE_BUDGET: usize = 128 << 20;
+/// Budget of one thread's lazy-DFA caches in MiB, as counted by
+/// `hybrid::dfa::Cache::memory_usage` (the allocator adds up to half
+/// again); `WABAGUARD_DFA_CACHE_MB` overrides it.
+const DFA_CACHE_BUDGET_MB: usize = 256;
+
+fn dfa_cache_budget() -> usize {
+    std::env::var("WABAGUARD_DFA_CACHE_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&mb| mb > 0)
+        .unwrap_or(DFA_CACHE_BUDGET_MB)
+        .saturating_mul(1 << 20)
+}
 
 thread_local! {
     static DFA_CACHES: std::cell::RefCell<DfaCaches> =
-        std::cell::RefCell::new(DfaCaches::new(DFA_CACHE_BUDGET));
+        std::cell::RefCell::new(DfaCaches::new(dfa_cache_budget()));
 }
 
 /// One thread's lazy-DFA caches, keyed by matcher id. When their memory
 /// passes the budget, the least recently used caches are dropped until a
 /// quarter of it is free; a dropped cache is rebuilt on the pattern's next
-/// search, which only costs time. On 20,000 varied templates (every
-/// pattern compiled) a worker thread's caches stay below the budget; it
-/// bounds a long-running daemon and still more varied input.
+/// search, which only costs time (determinizing again). On 100,000 varied
+/// templates (every pattern compiled) a worker thread's caches stay about
+/// at the budget; it bounds a long-running daemon and more varied input.
 struct DfaCaches {
     budget: usize,
-    slots: HashMap<u64, DfaSlot>,
+    slots: foldhash::HashMap<u64, DfaSlot>,
     bytes: usize,
     /// Searches so far; a slot remembers when it was last used.
     clock: u64,
@@ -375,7 +385,7 @@ impl DfaCaches {
     fn new(budget: usize) -> DfaCaches {
         DfaCaches {
             budget,
-            slots: HashMap::new(),
+            slots: HashMap::default(),
             bytes: 0,
             clock: 0,
         }
