@@ -148,9 +148,13 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// Writes `count` templates as one Graph `message_templates` page.
-pub fn generate(path: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
-    let mut rng = Rng(seed);
+/// Writes one Graph `message_templates` page of `count` templates, each
+/// written by `template(w, i)`; returns the file's size.
+fn write_page(
+    path: &Path,
+    count: usize,
+    mut template: impl FnMut(&mut dyn Write, usize) -> std::io::Result<()>,
+) -> std::io::Result<u64> {
     let f = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     w.write_all(b"{\"data\":[")?;
@@ -158,6 +162,17 @@ pub fn generate(path: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
         if i > 0 {
             w.write_all(b",\n")?;
         }
+        template(&mut w, i)?;
+    }
+    w.write_all(b"],\"paging\":{\"cursors\":{\"before\":\"QVFIUk\",\"after\":\"QVFIUm\"}}}\n")?;
+    w.flush()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// Writes `count` templates as one Graph `message_templates` page.
+pub fn generate(path: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
+    let mut rng = Rng(seed);
+    write_page(path, count, |w, i| {
         let (lang, utility, promo, restricted) = LANGS[rng.below(LANGS.len())];
         let roll = rng.below(100);
         let (category, body) = if roll < 55 {
@@ -211,11 +226,8 @@ pub fn generate(path: &Path, count: usize, seed: u64) -> std::io::Result<u64> {
             1_000_000_000_000_000u64 + i as u64,
             esc(&body),
             examples.join(",")
-        )?;
-    }
-    w.write_all(b"],\"paging\":{\"cursors\":{\"before\":\"QVFIUk\",\"after\":\"QVFIUm\"}}}\n")?;
-    w.flush()?;
-    Ok(std::fs::metadata(path)?.len())
+        )
+    })
 }
 
 /// The open labelled corpora the `--varied` generator draws from (not the
@@ -270,13 +282,7 @@ pub fn generate_varied(path: &Path, count: usize, seed: u64) -> std::io::Result<
         "Ana", "Rahul", "Jürgen", "Siti", "Marco", "Chloé", "João", "Priya", "Lukas", "Dewi",
     ];
     let mut rng = Rng(seed);
-    let f = std::fs::File::create(path)?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    w.write_all(b"{\"data\":[")?;
-    for i in 0..count {
-        if i > 0 {
-            w.write_all(b",\n")?;
-        }
+    write_page(path, count, |w, i| {
         let mut t = templates[rng.below(templates.len())].clone();
         let same_lang = pool.get(&lang(&t)).map_or(&[][..], Vec::as_slice);
         if let Some(comps) = t["components"].as_array_mut() {
@@ -319,11 +325,8 @@ pub fn generate_varied(path: &Path, count: usize, seed: u64) -> std::io::Result<
         t["id"] = Value::String((2_000_000_000_000_000u64 + i as u64).to_string());
         let name = t["name"].as_str().unwrap_or("t").to_owned();
         t["name"] = Value::String(format!("{name}_{i}"));
-        serde_json::to_writer(&mut w, &t).map_err(std::io::Error::other)?;
-    }
-    w.write_all(b"]}\n")?;
-    w.flush()?;
-    Ok(std::fs::metadata(path)?.len())
+        serde_json::to_writer(w, &t).map_err(std::io::Error::other)
+    })
 }
 
 fn main() {
