@@ -269,13 +269,10 @@ impl Pattern {
     /// [`find_verified`]).
     pub fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
         let lower = lower_same_len(text);
-        let texts = Texts {
-            orig: text,
-            lower: &lower,
-        };
-        self.matcher().find_verified(texts, from, text.len(), || {
-            tail_regex(&self.tail, &self.regex_src)
-        })
+        self.matcher()
+            .find_verified(Texts::of(text, &lower), from, text.len(), || {
+                tail_regex(&self.tail, &self.regex_src)
+            })
     }
 
     /// Like [`find`](Self::find), searching only the window the prefilter's
@@ -365,8 +362,9 @@ thread_local! {
 /// passes the budget, the least recently used caches are dropped until a
 /// quarter of it is free; a dropped cache is rebuilt on the pattern's next
 /// search, which only costs time (determinizing again). On 100,000 varied
-/// templates (every pattern compiled) a worker thread's caches stay about
-/// at the budget; it bounds a long-running daemon and more varied input.
+/// templates (every pattern compiled) a worker thread's caches stay below
+/// the default budget; it bounds a long-running daemon and more varied
+/// input.
 struct DfaCaches {
     budget: usize,
     slots: foldhash::HashMap<u64, DfaSlot>,
@@ -450,6 +448,22 @@ impl std::fmt::Debug for Matcher {
 /// The NFA size limit of the regex crate's own default configuration.
 const NFA_SIZE_LIMIT: usize = 10 << 20;
 
+/// The forward lazy DFA of `hir` (`None` past the NFA size limit).
+fn lazy_dfa(hir: &regex_syntax::hir::Hir) -> Option<hybrid::dfa::DFA> {
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .which_captures(WhichCaptures::Implicit)
+                .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
+        )
+        .build_from_hir(hir)
+        .ok()?;
+    hybrid::dfa::DFA::builder()
+        .configure(hybrid::dfa::DFA::config().skip_cache_capacity_check(true))
+        .build_from_nfa(nfa)
+        .ok()
+}
+
 impl Matcher {
     fn new(src: &str) -> Matcher {
         // Validated at load time with regex-syntax, so parsing cannot fail;
@@ -469,13 +483,18 @@ impl Matcher {
             Some(low) => (low, true),
             None => (hir, false),
         };
-        match Matcher::from_hir(&hir) {
-            Some(m) => Matcher {
-                lowered,
-                max_len,
-                ..m
-            },
+        match lazy_dfa(&hir) {
+            Some(dfa) => Matcher::with_dfa(dfa, lowered, max_len),
             None => Matcher::never(),
+        }
+    }
+
+    fn with_dfa(dfa: hybrid::dfa::DFA, lowered: bool, max_len: Option<usize>) -> Matcher {
+        Matcher {
+            id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            dfa,
+            lowered,
+            max_len,
         }
     }
 
@@ -498,37 +517,13 @@ impl Matcher {
         )
     }
 
-    fn from_hir(hir: &regex_syntax::hir::Hir) -> Option<Matcher> {
-        let max_len = hir.properties().maximum_len();
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .which_captures(WhichCaptures::Implicit)
-                    .nfa_size_limit(Some(NFA_SIZE_LIMIT)),
-            )
-            .build_from_hir(hir)
-            .ok()?;
-        let dfa = hybrid::dfa::DFA::builder()
-            .configure(hybrid::dfa::DFA::config().skip_cache_capacity_check(true))
-            .build_from_nfa(nfa)
-            .ok()?;
-        Some(Matcher {
-            id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            dfa,
-            lowered: false,
-            max_len,
-        })
-    }
-
     fn never() -> Matcher {
         #[allow(clippy::expect_used)]
-        let hir = regex_syntax::parse(r"[^\s\S]").expect("static regex");
-        #[allow(clippy::expect_used)]
-        let m = Matcher::from_hir(&hir).expect("static regex");
-        Matcher {
-            max_len: Some(0),
-            ..m
-        }
+        let dfa = regex_syntax::parse(r"[^\s\S]")
+            .ok()
+            .and_then(|hir| lazy_dfa(&hir))
+            .expect("static regex");
+        Matcher::with_dfa(dfa, false, Some(0))
     }
 
     /// The leftmost-first match in `hay[at..]` among those that start at a
@@ -1442,10 +1437,7 @@ impl RulePack {
         // literals occurring in the lower-cased text.
         let lowered = lower_same_len(text);
         let cands = idx.candidates(&lowered);
-        let texts = Texts {
-            orig: text,
-            lower: &lowered,
-        };
+        let texts = Texts::of(text, &lowered);
         // Neutralized spans, per signal bit set.
         let mut spans: Vec<(usize, usize, u8)> = Vec::new();
         for &(e, w) in &cands {
@@ -1484,7 +1476,7 @@ impl RulePack {
                     }
                     (b, l)
                 });
-                Texts { orig, lower }
+                Texts::of(orig, lower)
             } else {
                 texts
             };
