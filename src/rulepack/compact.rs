@@ -22,7 +22,9 @@
 //! text ([`for_lowered_text`]): the same matches, with about half the
 //! byte classes, so half the memory per lazy-DFA state.
 
-use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition};
+use regex_syntax::hir::{
+    Capture, Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind, Repetition,
+};
 use std::sync::LazyLock;
 
 /// Unicode `\w`, as the regex parser builds it.
@@ -152,15 +154,19 @@ pub fn for_lowered_text(hir: &Hir) -> Option<Hir> {
         }
         HirKind::Class(Class::Bytes(_)) => return None,
         HirKind::Look(l) => Hir::look(*l),
+        // Built field by field: cloning the node would copy its whole
+        // subtree only to replace it.
         HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: r.max,
+            greedy: r.greedy,
             sub: Box::new(for_lowered_text(&r.sub)?),
-            ..r.clone()
         }),
-        HirKind::Capture(c) => {
-            let mut c = c.clone();
-            c.sub = Box::new(for_lowered_text(&c.sub)?);
-            Hir::capture(c)
-        }
+        HirKind::Capture(c) => Hir::capture(Capture {
+            index: c.index,
+            name: c.name.clone(),
+            sub: Box::new(for_lowered_text(&c.sub)?),
+        }),
         HirKind::Concat(subs) => Hir::concat(
             subs.iter()
                 .map(for_lowered_text)
