@@ -61,6 +61,9 @@ static COMPACT_WORD: LazyLock<ClassUnicode> = LazyLock::new(|| {
         ('\u{10000}', '\u{1EFFF}'), // historic scripts, mathematical letters
         ('\u{20000}', '\u{3FFFF}'), // CJK extensions
     ]));
+    // Never whitespace (U+1680 OGHAM SPACE MARK is in those blocks), so a
+    // word stays within its spaces ([`max_space_runs`]).
+    c.difference(&SPACE);
     c
 });
 
@@ -179,6 +182,95 @@ pub fn for_lowered_text(hir: &Hir) -> Option<Hir> {
         ),
     })
 }
+
+/// The most characters a match of `hir` can span (`None`: unbounded). A
+/// class is one character; [`Hir::properties`] only knows bytes, up to
+/// four per character.
+pub fn max_chars(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => {
+            Some(std::str::from_utf8(&l.0).map_or(l.0.len(), |s| s.chars().count()))
+        }
+        HirKind::Class(_) => Some(1),
+        HirKind::Repetition(r) => max_chars(&r.sub)?.checked_mul(usize::try_from(r.max?).ok()?),
+        HirKind::Capture(c) => max_chars(&c.sub),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .try_fold(0usize, |n, s| n.checked_add(max_chars(s)?)),
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .try_fold(0usize, |n, s| Some(n.max(max_chars(s)?))),
+    }
+}
+
+/// The most runs of whitespace a match of `hir` can contain (`None`:
+/// unbounded). Something that never matches whitespace has none however
+/// often it repeats (`\w*`, `[^\s.!?]+`), and a repetition of whitespace
+/// alone is one run however long (`\s+`).
+pub fn max_space_runs(hir: &Hir) -> Option<usize> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        HirKind::Literal(l) => {
+            let (mut runs, mut in_run) = (0, false);
+            for c in String::from_utf8_lossy(&l.0).chars() {
+                runs += usize::from(c.is_whitespace() && !in_run);
+                in_run = c.is_whitespace();
+            }
+            Some(runs)
+        }
+        HirKind::Class(c) => Some(usize::from(class_meets_space(c))),
+        HirKind::Repetition(r) if only_space(&r.sub) => Some(1),
+        HirKind::Repetition(r) => match max_space_runs(&r.sub)? {
+            0 => Some(0),
+            n => n.checked_mul(usize::try_from(r.max?).ok()?),
+        },
+        HirKind::Capture(c) => max_space_runs(&c.sub),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .try_fold(0usize, |n, s| n.checked_add(max_space_runs(s)?)),
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .try_fold(0usize, |n, s| Some(n.max(max_space_runs(s)?))),
+    }
+}
+
+fn class_meets_space(c: &Class) -> bool {
+    match c {
+        Class::Unicode(c) => {
+            let mut ws = c.clone();
+            ws.intersect(&SPACE);
+            ws.iter().next().is_some()
+        }
+        // Any byte may be part of a character: only ASCII letters and
+        // digits are surely not whitespace.
+        Class::Bytes(c) => c
+            .iter()
+            .any(|r| (r.start()..=r.end()).any(|b| !b.is_ascii_alphanumeric())),
+    }
+}
+
+/// Whether every match of `hir` is whitespace only.
+fn only_space(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => String::from_utf8_lossy(&l.0)
+            .chars()
+            .all(char::is_whitespace),
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut rest = c.clone();
+            rest.difference(&SPACE);
+            rest.iter().next().is_none()
+        }
+        HirKind::Class(Class::Bytes(_)) => false,
+        HirKind::Repetition(r) => only_space(&r.sub),
+        HirKind::Capture(c) => only_space(&c.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs.iter().all(only_space),
+    }
+}
+
+/// Unicode `\s` (White_Space, as `char::is_whitespace`).
+static SPACE: LazyLock<ClassUnicode> = LazyLock::new(|| unicode_class(r"\s"));
 
 /// Whether `c` has no other case (its case-folding class is itself).
 fn caseless(c: char) -> bool {
@@ -325,5 +417,40 @@ mod tests {
         let hir = regex_syntax::parse("(?i)heineken|budweiser|smirnoff|kräuterlikör").unwrap();
         let lowered = for_lowered_text(&hir).unwrap();
         assert!(classes(&lowered) * 3 < classes(&hir) * 2);
+    }
+
+    #[test]
+    fn reach_counts_characters_and_whitespace_runs() {
+        let reach = |src: &str| {
+            let h = hir(src, true);
+            (max_chars(&h), max_space_runs(&h))
+        };
+        assert_eq!(reach("(?i)vinho"), (Some(5), Some(0)));
+        assert_eq!(reach("पान मसाला"), (Some(9), Some(1)));
+        assert_eq!(reach(r"a[^.!?\n]{0,60}?b"), (Some(62), Some(60)));
+        // Unbounded only within a word, or across one gap between words.
+        assert_eq!(reach(r"(?i)vape\w*"), (None, Some(0)));
+        assert_eq!(reach(r"[^\s.!?]+\s+casino"), (None, Some(1)));
+        assert_eq!(reach(r"(?:[^\s.!?]+\s+){0,3}gratis"), (None, Some(3)));
+        assert_eq!(reach(r"buy\s?\d+\s?get|b\dg\d"), (None, Some(2)));
+        assert_eq!(reach(r"\{\{\w+\}\}\s*%"), (None, Some(1)));
+        // Unbounded across words.
+        assert_eq!(reach(r"a.*b"), (None, None));
+        assert_eq!(reach(r"[^\p{L}\p{N}]*x"), (None, None));
+        assert_eq!(reach(r"(?:\s+\w)+"), (None, None));
+    }
+
+    #[test]
+    fn compact_word_class_holds_no_whitespace() {
+        let mut ws = COMPACT_WORD.clone();
+        ws.intersect(&SPACE);
+        assert_eq!(ws.iter().next(), None);
+        // Every real word character stays in.
+        let mut before = WORD.clone();
+        before.difference(&COMPACT_WORD);
+        assert!(
+            before.iter().next().is_none(),
+            "compact \\w lost {before:?}"
+        );
     }
 }

@@ -279,7 +279,7 @@ impl Pattern {
     /// literal occurrences allow (see [`Window`]).
     fn find_in(&self, t: Texts<'_>, w: Window) -> Option<(usize, usize)> {
         let m = self.matcher();
-        let (from, to) = w.span(t.orig, m.max_len);
+        let (from, to) = w.span(t.orig, m.reach);
         m.find_verified(t, from, to, || tail_regex(&self.tail, &self.regex_src))
     }
 
@@ -319,7 +319,8 @@ struct Matcher {
     /// The automaton runs on the lower-cased text (see
     /// [`compact::for_lowered_text`]).
     lowered: bool,
-    max_len: Option<usize>,
+    /// How far a match can reach (`None`: unbounded).
+    reach: Option<Reach>,
 }
 
 /// A text and its lower-cased copy ([`lower_same_len`]: same byte offsets).
@@ -440,7 +441,7 @@ impl std::fmt::Debug for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Matcher")
             .field("nfa_states", &self.dfa.get_nfa().states().len())
-            .field("max_len", &self.max_len)
+            .field("reach", &self.reach)
             .finish()
     }
 }
@@ -478,23 +479,23 @@ impl Matcher {
         } else {
             hir
         };
-        let max_len = hir.properties().maximum_len();
+        let reach = Reach::of(&hir);
         let (hir, lowered) = match compact::for_lowered_text(&hir) {
             Some(low) => (low, true),
             None => (hir, false),
         };
         match lazy_dfa(&hir) {
-            Some(dfa) => Matcher::with_dfa(dfa, lowered, max_len),
+            Some(dfa) => Matcher::with_dfa(dfa, lowered, reach),
             None => Matcher::never(),
         }
     }
 
-    fn with_dfa(dfa: hybrid::dfa::DFA, lowered: bool, max_len: Option<usize>) -> Matcher {
+    fn with_dfa(dfa: hybrid::dfa::DFA, lowered: bool, reach: Option<Reach>) -> Matcher {
         Matcher {
             id: NEXT_MATCHER_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dfa,
             lowered,
-            max_len,
+            reach,
         }
     }
 
@@ -523,7 +524,7 @@ impl Matcher {
             .ok()
             .and_then(|hir| lazy_dfa(&hir))
             .expect("static regex");
-        Matcher::with_dfa(dfa, false, Some(0))
+        Matcher::with_dfa(dfa, false, Some(Reach::NOTHING))
     }
 
     /// The leftmost-first match in `hay[at..]` among those that start at a
@@ -554,9 +555,15 @@ impl Matcher {
                 Ok(None) => return None,
                 Err(_) => return self.pikevm_find(hay, pos),
             };
-            // The leftmost match starts in `pos..=end`; try each possible
-            // start in order.
+            // The leftmost match starts in `pos..=end`, within reach of
+            // `end`; try each possible start in order.
             let mut s = pos;
+            if let Some(lo) = self.reach.map(|r| r.back(hay, end)) {
+                if lo > s {
+                    s = lo;
+                    prev_word = hay[..s].chars().next_back().is_some_and(is_word_char);
+                }
+            }
             while s <= end {
                 let c = hay[s..].chars().next();
                 let word = c.is_some_and(is_word_char);
@@ -607,7 +614,7 @@ impl Neutralizer {
 
     fn find_in(&self, t: Texts<'_>, from: usize, w: Window) -> Option<(usize, usize)> {
         let m = self.matcher();
-        let (lo, to) = w.span(t.orig, m.max_len);
+        let (lo, to) = w.span(t.orig, m.reach);
         m.find_verified(t, from.max(lo), to, || {
             tail_regex(&self.tail, &self.regex_src)
         })
@@ -638,20 +645,118 @@ impl Window {
     }
 
     /// `(from, to)` to search in `text`, on char boundaries.
-    fn span(self, text: &str, max_len: Option<usize>) -> (usize, usize) {
-        let (Some(l), true) = (max_len, self.hi <= text.len()) else {
+    fn span(self, text: &str, reach: Option<Reach>) -> (usize, usize) {
+        let (Some(r), true) = (reach, self.hi <= text.len()) else {
             return (0, text.len());
         };
-        let mut from = self.lo.saturating_sub(l);
-        while !text.is_char_boundary(from) {
-            from -= 1;
-        }
-        let mut to = self.hi.saturating_add(l).min(text.len());
-        while !text.is_char_boundary(to) {
-            to += 1;
-        }
-        (from, to)
+        (r.back(text, self.lo), r.forward(text, self.hi))
     }
+}
+
+/// How far a pattern's match can reach: at most `bytes` bytes, `chars`
+/// characters and `runs` runs of whitespace (`None`: no limit). Each bounds
+/// a search window on its own; the tightest one wins:
+/// - characters, for classes (`[^.!?\n]{0,60}` is 60 characters but up to
+///   240 bytes);
+/// - bytes, for literals in scripts of several bytes per letter;
+/// - whitespace runs, for patterns that are unbounded only within a word or
+///   a gap between words (`vape\w*`, `[^\s.!?]+\s+casino`): a fifth of the
+///   patterns, whose window would otherwise be the whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reach {
+    bytes: Option<usize>,
+    chars: Option<usize>,
+    runs: Option<usize>,
+}
+
+impl Reach {
+    const NOTHING: Reach = Reach {
+        bytes: Some(0),
+        chars: Some(0),
+        runs: Some(0),
+    };
+
+    /// `None` when a match can be arbitrarily long and span any number of
+    /// words.
+    fn of(hir: &regex_syntax::hir::Hir) -> Option<Reach> {
+        let r = Reach {
+            bytes: hir.properties().maximum_len(),
+            chars: compact::max_chars(hir),
+            runs: compact::max_space_runs(hir),
+        };
+        (r.bytes.is_some() || r.runs.is_some()).then_some(r)
+    }
+
+    /// Whether taking in `c` passes a limit, given the characters and runs
+    /// of whitespace counted so far (and whether the last character counted,
+    /// `c`'s neighbour, was whitespace).
+    fn passed(self, c: char, chars: &mut usize, runs: &mut usize, in_run: &mut bool) -> bool {
+        if self.chars == Some(*chars) {
+            return true;
+        }
+        let space = c.is_whitespace();
+        if space && !*in_run {
+            if self.runs == Some(*runs) {
+                return true;
+            }
+            *runs += 1;
+        }
+        *in_run = space;
+        *chars += 1;
+        false
+    }
+
+    /// The earliest char boundary at which a match can start that ends at
+    /// `pos` or contains the character at `pos`.
+    fn back(self, text: &str, pos: usize) -> usize {
+        let pos = floor_boundary(text, pos.min(text.len()));
+        let floor = self
+            .bytes
+            .map_or(0, |b| floor_boundary(text, pos.saturating_sub(b)));
+        if self.chars.is_none() && self.runs.is_none() {
+            return floor;
+        }
+        let (mut chars, mut runs, mut in_run) = (0, 0, false);
+        for (i, c) in text[floor..pos].char_indices().rev() {
+            if self.passed(c, &mut chars, &mut runs, &mut in_run) {
+                return floor + i + c.len_utf8();
+            }
+        }
+        floor
+    }
+
+    /// The latest char boundary at which a match can end that starts at
+    /// `pos` or contains the character before `pos`.
+    fn forward(self, text: &str, pos: usize) -> usize {
+        let pos = ceil_boundary(text, pos.min(text.len()));
+        let ceil = self.bytes.map_or(text.len(), |b| {
+            ceil_boundary(text, pos.saturating_add(b).min(text.len()))
+        });
+        if self.chars.is_none() && self.runs.is_none() {
+            return ceil;
+        }
+        let (mut chars, mut runs, mut in_run) = (0, 0, false);
+        for (i, c) in text[pos..ceil].char_indices() {
+            if self.passed(c, &mut chars, &mut runs, &mut in_run) {
+                return pos + i;
+            }
+        }
+        ceil
+    }
+}
+
+fn floor_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 /// Something the prefilter can select: a pattern or a neutralizer.
@@ -2050,6 +2155,61 @@ examples.positive = ["I bet you'll love it"]
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_match_lies_within_reach_of_its_ends() {
+        let patterns = [
+            r"(?i)vinho|cerveja",
+            r"(?i)vape\w*|e-?liquids?",
+            r"(?i)(?:[^\s.!?]+\s+){0,3}gratis",
+            r"(?i)apuestas?\s+deportivas\s+\w+",
+            r"(?i)casa[^.!?\n]{0,20}?aposta",
+            r"(?i)पान\s+मसाला",
+            r"\{\{\w+\}\}\s*%",
+        ];
+        let texts = [
+            "Vinho tinto e cerveja gelada: vinhos, vapes e vaporizadores, e-liquids.",
+            "Frete  grátis, brinde gratis; ganhe um copo gratis hoje!",
+            "Apuestas   deportivas\u{a0}online y\tapuestas deportivas en vivo",
+            "A casa de apostas: casa\u{1680}aposta, casa de aposta",
+            "पान मसाला और पान  मसाला — {{1}} % off, {{discount}}%",
+        ];
+        for src in patterns {
+            let reach = Reach::of(&compact::compact_word_classes(
+                regex_syntax::parse(src).unwrap(),
+            ))
+            .unwrap_or_else(|| panic!("{src} has a reach"));
+            let full = regex::Regex::new(src).unwrap();
+            for text in texts {
+                for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                    let Some(m) = full.find_at(text, at) else {
+                        continue;
+                    };
+                    // From either end and from anywhere inside the match
+                    // (where the prefilter saw a literal).
+                    for i in (m.start()..=m.end()).filter(|&i| text.is_char_boundary(i)) {
+                        assert!(reach.back(text, i) <= m.start(), "{src} on {text:?} at {i}");
+                        assert!(
+                            reach.forward(text, i) >= m.end(),
+                            "{src} on {text:?} at {i}"
+                        );
+                    }
+                }
+            }
+        }
+        // And the bounds are tight: a pattern unbounded within a word stays
+        // in its word, the proximity pattern within its characters.
+        let text = "one two three vapeshop four five six seven";
+        let at = text.find("vape").unwrap();
+        let r = Reach::of(&regex_syntax::parse(r"(?i)vape\w*").unwrap()).unwrap();
+        assert_eq!((r.back(text, at), r.forward(text, at + 4)), (at, at + 8));
+        let r = Reach::of(&regex_syntax::parse(r"(?:[^\s.!?]+\s+){0,1}vape").unwrap()).unwrap();
+        assert_eq!(r.back(text, at), text.find("three").unwrap());
+        let text = "ééééé casa ééééé";
+        let r = Reach::of(&regex_syntax::parse(r"(?i)a[^.!?\n]{0,3}").unwrap()).unwrap();
+        // Four characters (the pattern's most) after "casa": one space, three é.
+        assert_eq!(r.forward(text, 15), 15 + 1 + 3 * 2);
     }
 
     #[test]
