@@ -542,7 +542,8 @@ fn clauses(a: &Ast) -> Option<Clauses> {
 }
 
 /// A literal selective enough for the prefilter: at least two characters,
-/// or one rare symbol (`%`, `€`, `₹`, ...).
+/// or one rare symbol (`%`, `€`, `₹`, ..., and `ω`: a lower-cased `Ω` for
+/// ohms, in no language of the packs).
 fn usable(s: &str) -> bool {
     let n = s.chars().count();
     if n >= 2 {
@@ -550,7 +551,7 @@ fn usable(s: &str) -> bool {
     }
     s.chars()
         .next()
-        .is_some_and(|c| matches!(c, '%' | '€' | '$' | '£' | '₹' | '¥' | '×' | '@' | '#'))
+        .is_some_and(|c| matches!(c, '%' | '€' | '$' | '£' | '₹' | '¥' | '×' | '@' | '#' | 'ω'))
 }
 
 #[cfg(test)]
