@@ -300,3 +300,50 @@ fn an_otp_that_describes_a_transaction_goes_beyond_the_preset() {
         "{f:#}"
     );
 }
+
+#[test]
+fn findings_follow_input_order_across_languages_and_batches() {
+    // Languages and categories interleaved over several worker batches: the
+    // workers lint a language at a time, the output keeps the input order.
+    let bodies = [
+        (
+            "en_US",
+            "Your order has shipped. Use code SAVE20 for 20% off your next order!",
+        ),
+        (
+            "es",
+            "Tu pedido fue enviado. ¡Usa el código AHORRA20 y obtén un 20% de descuento en tu próxima compra!",
+        ),
+        (
+            "pt_BR",
+            "Seu pedido foi enviado. Use o cupom ECONOMIZE20 e ganhe 20% de desconto na próxima compra!",
+        ),
+        (
+            "de",
+            "Deine Bestellung ist unterwegs. Mit dem Code SPAR20 bekommst du 20% Rabatt auf deine nächste Bestellung!",
+        ),
+    ];
+    let n = 5000;
+    let templates: Vec<Value> = (0..n)
+        .map(|i| {
+            let (language, text) = bodies[(i * 7 + i / 3) % bodies.len()];
+            // Every third one is MARKETING: no mismatch to report.
+            let category = if i % 3 == 0 { "MARKETING" } else { "UTILITY" };
+            serde_json::json!({"name": format!("t{i}"), "language": language, "category": category,
+                "components": [{"type": "BODY", "text": text}]})
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mixed.json");
+    std::fs::write(&p, serde_json::to_vec(&templates).unwrap()).unwrap();
+    let v = lint_json(&[p]);
+    let mismatched: Vec<usize> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "template.category_mismatch")
+        .map(|f| f["subject"]["name"].as_str().unwrap()[1..].parse().unwrap())
+        .collect();
+    let expected: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
+    assert_eq!(mismatched, expected);
+}

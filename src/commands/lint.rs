@@ -215,7 +215,11 @@ struct FileDone {
     items: Vec<TemplateFindings>,
 }
 
-const BATCH: usize = 512;
+/// Templates per worker batch. Bigger batches give each language a longer
+/// run (see [`lint_batch`]). On the 100k benchmark, going from 512 to 1024
+/// with one queued batch per worker rather than two cut CPU time by another
+/// ~5% for ~7 MB more peak memory; 2048 passed the 3× memory budget.
+const BATCH: usize = 1024;
 
 /// Parses `bytes` on this thread while worker threads lint batches of
 /// templates; rendered batches go to the sink in input order, so the output
@@ -230,7 +234,7 @@ fn lint_file(
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Template>)>(workers * 2);
+    let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Template>)>(workers);
     let work_rx = std::sync::Mutex::new(work_rx);
     std::thread::scope(|scope| {
         let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Chunk)>();
@@ -309,8 +313,16 @@ fn lint_batch(
         templates: batch.len(),
         ..Chunk::default()
     };
-    for t in batch {
-        let mut fs = lint_template(t, ctx);
+    // Linted a language (and category) at a time, so consecutive templates
+    // run the same patterns while their automata are still in the CPU's
+    // caches; rendered in input order.
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (&batch[i].language, &batch[i].category));
+    let mut linted: Vec<Vec<Finding>> = vec![Vec::new(); batch.len()];
+    for i in order {
+        linted[i] = lint_template(&batch[i], ctx);
+    }
+    for (t, mut fs) in batch.iter().zip(linted) {
         sort_findings(&mut fs);
         for f in &fs {
             c.counts.add(f.severity);
