@@ -187,21 +187,13 @@ pub fn for_lowered_text(hir: &Hir) -> Option<Hir> {
 /// class is one character; [`Hir::properties`] only knows bytes, up to
 /// four per character.
 pub fn max_chars(hir: &Hir) -> Option<usize> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Some(0),
-        HirKind::Literal(l) => {
-            Some(std::str::from_utf8(&l.0).map_or(l.0.len(), |s| s.chars().count()))
-        }
-        HirKind::Class(_) => Some(1),
-        HirKind::Repetition(r) => max_chars(&r.sub)?.checked_mul(usize::try_from(r.max?).ok()?),
-        HirKind::Capture(c) => max_chars(&c.sub),
-        HirKind::Concat(subs) => subs
-            .iter()
-            .try_fold(0usize, |n, s| n.checked_add(max_chars(s)?)),
-        HirKind::Alternation(subs) => subs
-            .iter()
-            .try_fold(0usize, |n, s| Some(n.max(max_chars(s)?))),
-    }
+    max_count(hir, &|h| match h.kind() {
+        HirKind::Literal(l) => Some(Some(
+            std::str::from_utf8(&l.0).map_or(l.0.len(), |s| s.chars().count()),
+        )),
+        HirKind::Class(_) => Some(Some(1)),
+        _ => None,
+    })
 }
 
 /// The most runs of whitespace a match of `hir` can contain (`None`:
@@ -209,29 +201,45 @@ pub fn max_chars(hir: &Hir) -> Option<usize> {
 /// often it repeats (`\w*`, `[^\s.!?]+`), and a repetition of whitespace
 /// alone is one run however long (`\s+`).
 pub fn max_space_runs(hir: &Hir) -> Option<usize> {
-    match hir.kind() {
-        HirKind::Empty | HirKind::Look(_) => Some(0),
+    max_count(hir, &|h| match h.kind() {
         HirKind::Literal(l) => {
             let (mut runs, mut in_run) = (0, false);
             for c in String::from_utf8_lossy(&l.0).chars() {
                 runs += usize::from(c.is_whitespace() && !in_run);
                 in_run = c.is_whitespace();
             }
-            Some(runs)
+            Some(Some(runs))
         }
-        HirKind::Class(c) => Some(usize::from(class_meets_space(c))),
-        HirKind::Repetition(r) if only_space(&r.sub) => Some(1),
-        HirKind::Repetition(r) => match max_space_runs(&r.sub)? {
+        HirKind::Class(c) => Some(Some(usize::from(class_meets_space(c)))),
+        HirKind::Repetition(r) if only_space(&r.sub) => Some(Some(1)),
+        _ => None,
+    })
+}
+
+/// The most of some unit a match of `hir` can hold (`None`: unbounded).
+/// `own` counts the nodes it settles itself (`Some`: literals and classes at
+/// least); the rest add up over a concatenation, take the largest
+/// alternative and multiply by a repetition's maximum (a repetition of
+/// nothing holds nothing, however often).
+fn max_count(hir: &Hir, own: &dyn Fn(&Hir) -> Option<Option<usize>>) -> Option<usize> {
+    if let Some(n) = own(hir) {
+        return n;
+    }
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(0),
+        // Left to `own`; unbounded if it does not count them.
+        HirKind::Literal(_) | HirKind::Class(_) => None,
+        HirKind::Repetition(r) => match max_count(&r.sub, own)? {
             0 => Some(0),
             n => n.checked_mul(usize::try_from(r.max?).ok()?),
         },
-        HirKind::Capture(c) => max_space_runs(&c.sub),
+        HirKind::Capture(c) => max_count(&c.sub, own),
         HirKind::Concat(subs) => subs
             .iter()
-            .try_fold(0usize, |n, s| n.checked_add(max_space_runs(s)?)),
+            .try_fold(0usize, |n, s| n.checked_add(max_count(s, own)?)),
         HirKind::Alternation(subs) => subs
             .iter()
-            .try_fold(0usize, |n, s| Some(n.max(max_space_runs(s)?))),
+            .try_fold(0usize, |n, s| Some(n.max(max_count(s, own)?))),
     }
 }
 
