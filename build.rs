@@ -176,14 +176,18 @@ fn main() {
 fn locate_phone_metadata(root: &Path) -> Option<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--locked",
-            "--manifest-path",
-        ])
+        .args(["metadata", "--format-version", "1", "--offline", "--locked"])
+        // Only the target being built: without this, cargo metadata wants
+        // every platform's dependencies (android_system_properties, ...),
+        // which an offline fresh machine never downloaded.
+        .args(
+            std::env::var("TARGET")
+                .ok()
+                .map(|t| ["--filter-platform".to_owned(), t])
+                .into_iter()
+                .flatten(),
+        )
+        .arg("--manifest-path")
         .arg(root.join("Cargo.toml"))
         .stderr(std::process::Stdio::null())
         .output()

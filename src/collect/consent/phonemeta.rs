@@ -528,3 +528,21 @@ impl PhoneMeta {
         self.regions.iter().map(|r| &**r)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// build.rs copies the metadata of the linked rlibphonenumber; on a
+    /// normal cargo layout it must find it, or the opt-in audit silently
+    /// loses its fast path (it did on fresh offline machines until
+    /// `cargo metadata` was limited to the target platform).
+    #[test]
+    fn the_build_embedded_the_phone_metadata() {
+        assert!(
+            !METADATA_BIN.is_empty(),
+            "build.rs did not find rlibphonenumber's metadata.bin (see its cargo:warning)"
+        );
+        assert!(PhoneMeta::load().is_some_and(|m| m.regions.len() > 200));
+    }
+}
