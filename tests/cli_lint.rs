@@ -301,6 +301,52 @@ fn an_otp_that_describes_a_transaction_goes_beyond_the_preset() {
     );
 }
 
+/// A sentence an OTP message adds to Meta's preset is scored on its own: an
+/// upsell no phrase pattern knows is still MARKETING, while help lines,
+/// "not you?" and thanks are not.
+#[test]
+fn an_otp_with_an_upsell_sentence_is_marketing() {
+    let v = lint_json(&[fixture("auth_upsell.json")]);
+    assert_eq!(v["templates"], 8);
+    let findings = v["findings"].as_array().unwrap();
+    let named = |rule_family: &str| -> Vec<&str> {
+        let mut names: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["check"] == rule_family || f["rule"] == rule_family)
+            .map(|f| f["subject"]["name"].as_str().unwrap())
+            .collect();
+        names.sort_unstable();
+        names
+    };
+    let promo = [
+        "code_winterkollektion",
+        "codice_accesso_premium",
+        "kode_masuk_cashback",
+        "login_code_box_upsell",
+    ];
+    assert_eq!(named("template.category_mismatch"), promo, "{v:#}");
+    assert_eq!(named("tpl.auth.extra-text"), promo, "{v:#}");
+    for f in findings
+        .iter()
+        .filter(|f| f["check"] == "template.category_mismatch")
+    {
+        assert_eq!(f["details"]["suggested_category"], "MARKETING", "{f:#}");
+    }
+    // The Italian upsell matches no pattern: the model quotes its sentence.
+    let m = findings
+        .iter()
+        .find(|f| f["subject"]["name"] == "codice_accesso_premium" && f["rule"] == "tpl.mkt.model")
+        .unwrap();
+    assert_eq!(
+        m["evidence"],
+        "Sblocca il profilo Premium oggi e scopri chi ha visitato la tua pagina!"
+    );
+    assert!(
+        m["details"]["model_score"].as_f64().unwrap() >= 20.0,
+        "{m:#}"
+    );
+}
+
 #[test]
 fn findings_follow_input_order_across_languages_and_batches() {
     // Languages and categories interleaved over several worker batches: the

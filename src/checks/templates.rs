@@ -93,19 +93,26 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     let utility = of(Signal::Utility);
     let marketing_score = score(&marketing, ctx.pack, category);
 
+    // Code words count in the body only: every OTP button says "Copy code".
+    let code = if category == Category::Authentication {
+        ctx.pack.scan(lang, Signal::Code, t.body_text())
+    } else {
+        Vec::new()
+    };
+    let auth_promo = if category == Category::Authentication {
+        auth_extra(t.body_text(), &code, marketing_score > 0.0, ctx.pack)
+    } else {
+        None
+    };
     category_mismatch(
         t,
         category,
         &text,
         &marketing,
         marketing_score,
-        // Code words count in the body only: every OTP button says "Copy code".
-        &if category == Category::Authentication {
-            ctx.pack.scan(lang, Signal::Code, t.body_text())
-        } else {
-            Vec::new()
-        },
+        &code,
         &utility,
+        auth_promo,
         &mut emit,
     );
     let fired = fired_restricted(&restricted, ctx.pack);
@@ -116,7 +123,8 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
         let described = best(fired.iter().flat_map(|f| f.hits.iter().copied()))
             .or_else(|| best(utility.iter()))
             .map(|h| evidence(&text, h.start, h.end));
-        auth_format(t, marketing_score, described, &mut emit);
+        let promo = auth_promo.map(|(a, b, _)| evidence(t.body_text(), a, b));
+        auth_format(t, marketing_score, promo, described, &mut emit);
     }
     hygiene(t, category, &mut emit);
     meta_signals(t, &mut emit);
@@ -296,6 +304,7 @@ fn category_mismatch(
     marketing_score: f64,
     code: &[Hit],
     utility: &[Hit],
+    auth_promo: Option<(usize, usize, f32)>,
     emit: &mut Emitter<'_, '_>,
 ) {
     let pack = emit.ctx.pack;
@@ -358,6 +367,19 @@ fn category_mismatch(
                         .insert("pattern_score".into(), json!(round2(marketing_score)));
                     return;
                 }
+                if let Some((a, b, s)) = auth_promo {
+                    let body = t.body_text();
+                    let ev = evidence(body, a, b);
+                    let message = format!(
+                        "AUTHENTICATION template adds promotional text to the one-time code (wabaguard's language model scores that sentence {s:.1}): \"{ev}\" — Meta treats any promotional content as MARKETING"
+                    );
+                    let f = mismatch_finding(emit, rule, category, message, ev, "MARKETING");
+                    f.details
+                        .insert("model_score".into(), json!(round2(f64::from(s))));
+                    f.details
+                        .insert("pattern_score".into(), json!(round2(marketing_score)));
+                    return;
+                }
             }
         }
     }
@@ -385,6 +407,46 @@ fn category_mismatch(
         f.details
             .insert("context".into(), json!(context(text, top.start, top.end)));
     }
+}
+
+/// The most promotional sentence an AUTHENTICATION body adds to Meta's
+/// preset, and its model score, when that score reaches `bar`. The preset is
+/// the sentence with the code variable and the security line, both of which
+/// name the code; a body sentence with no placeholder and no code word
+/// (`code`: the body's `code` signal hits) is extra. An OTP message carries
+/// nothing else, so an extra sentence that leans promotional is an upsell.
+/// Each is scored on its own: a security line beside an offer would otherwise
+/// outweigh it. The bar is `tpl.mkt.model`'s `params.auth_extra_threshold`
+/// (log-odds, default 2). On the open corpora, the best extra sentence of templates
+/// labelled MARKETING scores 3 to 128 (two of 50 below 0), that of the others
+/// (help lines, "not you?" warnings, thanks) 0.4 or less.
+fn auth_extra(
+    body: &str,
+    code: &[Hit],
+    corroborated: bool,
+    pack: &RulePack,
+) -> Option<(usize, usize, f32)> {
+    let model = pack.model.as_deref()?;
+    let param = |key: &str, default: f32| {
+        pack.rule(MODEL_RULE)
+            .and_then(|r| r.def.params.get(key))
+            .and_then(|v| v.as_float().or(v.as_integer().map(|i| i as f64)))
+            .map_or(default, |v| v as f32)
+    };
+    let bar = if corroborated {
+        param("auth_extra_threshold", 2.0)
+    } else {
+        param("auth_extra_threshold_alone", 20.0)
+    };
+    crate::rulepack::model::sentence_spans(body)
+        .into_iter()
+        .filter(|&(a, b)| {
+            placeholders(&body[a..b]).next().is_none()
+                && !code.iter().any(|h| h.start < b && h.end > a)
+        })
+        .map(|(a, b)| (a, b, model.score(&body[a..b])))
+        .filter(|x| x.2 >= bar)
+        .max_by(|x, y| x.2.total_cmp(&y.2).then(y.0.cmp(&x.0)))
 }
 
 /// A category-mismatch finding: evidence, the declared category and the
@@ -488,6 +550,7 @@ fn placeholders(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
 fn auth_format(
     t: &Template,
     marketing_score: f64,
+    promo: Option<String>,
     described: Option<String>,
     emit: &mut Emitter<'_, '_>,
 ) {
@@ -575,6 +638,8 @@ fn auth_format(
         let n_chars = body.chars().count();
         let reason = if marketing_score >= MARKETING_THRESHOLD {
             Some("a promotional line".to_owned())
+        } else if let Some(p) = promo {
+            Some(format!("a promotional line (\"{p}\")"))
         } else if distinct.len() > max_ph {
             Some(format!(
                 "{} placeholders (the preset has one: the code)",
