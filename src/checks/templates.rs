@@ -350,7 +350,7 @@ fn category_mismatch(
                 } else {
                     model.threshold_alone
                 };
-                if s >= bar {
+                let found = if s >= bar {
                     let (a, b) = model.cue(visible).unwrap_or((0, visible.len()));
                     let ev = evidence(visible, a, b);
                     let message = format!(
@@ -360,19 +360,17 @@ fn category_mismatch(
                         bar,
                         ev
                     );
-                    let f = mismatch_finding(emit, rule, category, message, ev, "MARKETING");
-                    f.details
-                        .insert("model_score".into(), json!(round2(f64::from(s))));
-                    f.details
-                        .insert("pattern_score".into(), json!(round2(marketing_score)));
-                    return;
-                }
-                if let Some((a, b, s)) = auth_promo {
-                    let body = t.body_text();
-                    let ev = evidence(body, a, b);
-                    let message = format!(
-                        "AUTHENTICATION template adds promotional text to the one-time code (wabaguard's language model scores that sentence {s:.1}): \"{ev}\" — Meta treats any promotional content as MARKETING"
-                    );
+                    Some((message, ev, s))
+                } else {
+                    auth_promo.map(|(a, b, s)| {
+                        let ev = evidence(t.body_text(), a, b);
+                        let message = format!(
+                            "AUTHENTICATION template adds promotional text to the one-time code (wabaguard's language model scores that sentence {s:.1}): \"{ev}\" — Meta treats any promotional content as MARKETING"
+                        );
+                        (message, ev, s)
+                    })
+                };
+                if let Some((message, ev, s)) = found {
                     let f = mismatch_finding(emit, rule, category, message, ev, "MARKETING");
                     f.details
                         .insert("model_score".into(), json!(round2(f64::from(s))));
