@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPORA = ["dev.jsonl", "dev2-a.jsonl", "dev2-b.jsonl", "dev4.jsonl", "dev5.jsonl"]
+CORPORA = ["dev.jsonl", "dev2-a.jsonl", "dev2-b.jsonl", "dev4.jsonl", "dev5.jsonl", "dev6.jsonl"]
 MIN_DOCS = 2          # an n-gram must occur in at least this many training templates
 # Decision threshold on the log-odds when at least one (weak) promotional pattern fired,
 # chosen by leave-one-corpus-out cross-validation on the training corpora (pooled

@@ -303,7 +303,7 @@ fn an_otp_that_describes_a_transaction_goes_beyond_the_preset() {
 
 /// A sentence an OTP message adds to Meta's preset is scored on its own: an
 /// upsell no phrase pattern knows is still MARKETING, while help lines,
-/// "not you?" and thanks are not.
+/// "not you?" and thanks are not (help lines are still extra text).
 #[test]
 fn an_otp_with_an_upsell_sentence_is_marketing() {
     let v = lint_json(&[fixture("auth_upsell.json")]);
@@ -325,7 +325,28 @@ fn an_otp_with_an_upsell_sentence_is_marketing() {
         "login_code_box_upsell",
     ];
     assert_eq!(named("template.category_mismatch"), promo, "{v:#}");
-    assert_eq!(named("tpl.auth.extra-text"), promo, "{v:#}");
+    // Help lines are not promotional, but they are still more than Meta's
+    // preset text; thanks and the preset itself are left alone.
+    let mut extra = promo.to_vec();
+    extra.extend(["code_hilfe", "codigo_suporte"]);
+    extra.sort_unstable();
+    assert_eq!(named("tpl.auth.extra-text"), extra, "{v:#}");
+    for (name, line) in [
+        ("code_hilfe", "Probleme beim Anmelden?"),
+        ("codigo_suporte", "Fale com o suporte"),
+    ] {
+        let f = findings
+            .iter()
+            .find(|f| f["subject"]["name"] == name)
+            .unwrap();
+        assert_eq!(
+            f["message"],
+            format!(
+                "AUTHENTICATION body goes beyond Meta's preset text: a support line (\"{line}\")"
+            ),
+            "{f:#}"
+        );
+    }
     for f in findings
         .iter()
         .filter(|f| f["check"] == "template.category_mismatch")
@@ -392,4 +413,66 @@ fn findings_follow_input_order_across_languages_and_batches() {
         .collect();
     let expected: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
     assert_eq!(mismatched, expected);
+}
+
+/// What an OTP adds to Meta's preset: a support line or phone number is
+/// extra text (not marketing); a line naming a restricted product on the
+/// app's menu is an advert (MARKETING); one that says what the code confirms
+/// is only extra text. Gambling promotions ("odds turbinadas") make a
+/// settlement notice MARKETING; "in the last few days" is no sales urgency.
+#[test]
+fn what_an_otp_adds_and_gambling_promotions() {
+    let v = lint_json(&[fixture("auth_extra_lines.json")]);
+    assert_eq!(v["templates"], 6);
+    let findings = v["findings"].as_array().unwrap();
+    let of = |name: &str| -> Vec<(String, String)> {
+        findings
+            .iter()
+            .filter(|f| f["subject"]["name"] == name)
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_owned(),
+                    f["message"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let rules = |name: &str| -> Vec<String> { of(name).into_iter().map(|(r, _)| r).collect() };
+    let message = |name: &str, rule: &str| -> String {
+        of(name)
+            .into_iter()
+            .find(|(r, _)| r == rule)
+            .map(|(_, m)| m)
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        rules("codigo_cardapio"),
+        ["tpl.res.drugs", "tpl.auth.extra-text", "tpl.mkt.model"],
+        "{v:#}"
+    );
+    assert_eq!(
+        rules("codice_prelievo_wallet"),
+        ["tpl.auth.extra-text", "tpl.res.crypto"],
+        "{v:#}"
+    );
+    assert!(
+        message("codice_prelievo_wallet", "tpl.auth.extra-text")
+            .contains("describes more than the code")
+    );
+    assert_eq!(
+        message("login_code_helpline", "tpl.auth.extra-text"),
+        "AUTHENTICATION body goes beyond Meta's preset text: a support line (\"0345 600 7890\")"
+    );
+    assert_eq!(rules("login_code_helpline"), ["tpl.auth.extra-text"]);
+    assert_eq!(
+        message("kode_masuk_cs", "tpl.auth.extra-text"),
+        "AUTHENTICATION body goes beyond Meta's preset text: a support line (\"Hubungi\")"
+    );
+    assert_eq!(rules("kode_masuk_cs"), ["tpl.auth.extra-text"]);
+    assert_eq!(
+        rules("aposta_liquidada"),
+        ["tpl.mkt.free-offer", "tpl.res.gambling"],
+        "{v:#}"
+    );
+    assert!(rules("cita_vacuna_gripe").is_empty(), "{v:#}");
 }

@@ -51,6 +51,12 @@ static URL_LIKE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A phone number: seven or more digits, optionally after `+`, with the
+/// usual separators. Amounts have a currency or decimal places around them;
+/// an authentication body has neither in Meta's preset.
+static PHONE_LIKE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:^|[^\w.,+])(\+?\(?\d(?:[ ().\-]{0,2}\d){6,})"));
+
 #[allow(clippy::expect_used)]
 fn re(s: &str) -> Regex {
     Regex::new(s).expect("static regex")
@@ -94,13 +100,28 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
     let marketing_score = score(&marketing, ctx.pack, category);
 
     // Code words count in the body only: every OTP button says "Copy code".
-    let code = if category == Category::Authentication {
-        ctx.pack.scan(lang, Signal::Code, t.body_text())
-    } else {
-        Vec::new()
-    };
+    // So do support lines ("call us on …"), which Meta's preset never has.
+    // Restricted products too, in body coordinates: the sentence they are in
+    // decides whether the body advertises them.
+    let mut body_hits: [Vec<Hit>; 3] = Default::default();
+    if category == Category::Authentication {
+        let wanted = [Signal::Code, Signal::Support, Signal::Restricted];
+        for h in ctx.pack.scan_signals(lang, &wanted, t.body_text()) {
+            let signal = ctx.pack.rules[h.rule].def.signal;
+            if let Some(i) = wanted.iter().position(|&s| Some(s) == signal) {
+                body_hits[i].push(h);
+            }
+        }
+    }
+    let [code, support, body_restricted] = body_hits;
     let auth_promo = if category == Category::Authentication {
-        auth_extra(t.body_text(), &code, marketing_score > 0.0, ctx.pack)
+        auth_extra(
+            t.body_text(),
+            &code,
+            &body_restricted,
+            marketing_score > 0.0,
+            ctx.pack,
+        )
     } else {
         None
     };
@@ -124,7 +145,8 @@ pub fn lint_template(t: &Template, ctx: &TemplateContext<'_>) -> Vec<Finding> {
             .or_else(|| best(utility.iter()))
             .map(|h| evidence(&text, h.start, h.end));
         let promo = auth_promo.map(|(a, b, _)| evidence(t.body_text(), a, b));
-        auth_format(t, marketing_score, promo, described, &mut emit);
+        let support = support_line(t.body_text(), &support);
+        auth_format(t, marketing_score, promo, described, support, &mut emit);
     }
     hygiene(t, category, &mut emit);
     meta_signals(t, &mut emit);
@@ -418,9 +440,17 @@ fn category_mismatch(
 /// (log-odds, default 2). On the open corpora, the best extra sentence of templates
 /// labelled MARKETING scores 3 to 128 (two of 50 below 0), that of the others
 /// (help lines, "not you?" warnings, thanks) 0.4 or less.
+///
+/// An extra sentence that names a restricted product (`restricted`: hits in
+/// body coordinates) has a lower bar, `auth_extra_threshold_restricted`
+/// (default −20): it either advertises the product ("cannabis buds and resin
+/// on the app's menu", −16 to +7) or says what the code confirms ("use it to
+/// confirm the withdrawal of 0.5 ETH", −44 to −54), and the model tells the
+/// two apart.
 fn auth_extra(
     body: &str,
     code: &[Hit],
+    restricted: &[Hit],
     corroborated: bool,
     pack: &RulePack,
 ) -> Option<(usize, usize, f32)> {
@@ -436,14 +466,20 @@ fn auth_extra(
     } else {
         param("auth_extra_threshold_alone", 20.0)
     };
+    let bar_restricted = param("auth_extra_threshold_restricted", -20.0).min(bar);
+    let within = |hits: &[Hit], a: usize, b: usize| hits.iter().any(|h| h.start < b && h.end > a);
     crate::rulepack::model::sentence_spans(body)
         .into_iter()
-        .filter(|&(a, b)| {
-            placeholders(&body[a..b]).next().is_none()
-                && !code.iter().any(|h| h.start < b && h.end > a)
-        })
+        .filter(|&(a, b)| placeholders(&body[a..b]).next().is_none() && !within(code, a, b))
         .map(|(a, b)| (a, b, model.score(&body[a..b])))
-        .filter(|x| x.2 >= bar)
+        .filter(|&(a, b, score)| {
+            score
+                >= if within(restricted, a, b) {
+                    bar_restricted
+                } else {
+                    bar
+                }
+        })
         .max_by(|x, y| x.2.total_cmp(&y.2).then(y.0.cmp(&x.0)))
 }
 
@@ -550,6 +586,7 @@ fn auth_format(
     marketing_score: f64,
     promo: Option<String>,
     described: Option<String>,
+    support: Option<String>,
     emit: &mut Emitter<'_, '_>,
 ) {
     let body = t.body_text();
@@ -645,6 +682,8 @@ fn auth_format(
             ))
         } else if let Some(d) = described {
             Some(format!("it describes more than the code (\"{d}\")"))
+        } else if let Some(l) = support {
+            Some(format!("a support line (\"{l}\")"))
         } else if n_chars > max_chars {
             Some(format!(
                 "{n_chars} characters (the preset text is much shorter)"
@@ -662,6 +701,16 @@ fn auth_format(
             }
         }
     }
+}
+
+/// The support line of an authentication body, as evidence: the first
+/// support-pattern match ("call us"), or else a phone number.
+fn support_line(body: &str, hits: &[Hit]) -> Option<String> {
+    if let Some(h) = hits.iter().min_by_key(|h| (h.start, h.end)) {
+        return Some(evidence(body, h.start, h.end));
+    }
+    let phone = PHONE_LIKE.captures(body)?.get(1)?;
+    Some(evidence(body, phone.start(), phone.end()))
 }
 
 fn param_usize(params: &toml::Table, key: &str, default: usize) -> usize {
@@ -1229,5 +1278,57 @@ mod tests {
             assert_eq!(visible_len(&t), visible.len(), "{json}");
             assert!(scan_text(&t).starts_with(&visible), "{json}");
         }
+    }
+
+    /// An extra OTP sentence that names a restricted product is flagged at a
+    /// lower model score than one that does not; one that says what the code
+    /// confirms stays below even that bar.
+    #[test]
+    fn an_otp_sentence_naming_a_restricted_product_has_a_lower_bar() {
+        let pack = RulePack::builtin().unwrap();
+        let model = pack.model.as_deref().unwrap();
+        let check = |lang: &str, extra: &str, advert: bool| {
+            let body = format!("*{{{{1}}}}* is your verification code. {extra}");
+            let (a, b) = crate::rulepack::model::sentence_spans(&body)[1];
+            let score = model.score(&body[a..b]);
+            let code = pack.scan(lang, Signal::Code, &body);
+            let restricted = pack.scan(lang, Signal::Restricted, &body);
+            assert!(
+                restricted.iter().any(|h| h.start >= a),
+                "{extra}: no restricted product found"
+            );
+            // Between the two bars (or below both): the product decides.
+            assert!(score < 20.0, "{extra}: {score}");
+            assert!(
+                auth_extra(&body, &code, &[], false, &pack).is_none(),
+                "{extra}"
+            );
+            let got = auth_extra(&body, &code, &restricted, false, &pack);
+            if advert {
+                assert_eq!(got.map(|x| (x.0, x.1)), Some((a, b)), "{extra}: {score}");
+            } else {
+                assert!(got.is_none(), "{extra}: {score}");
+            }
+        };
+        check(
+            "id",
+            "Liquid saltnic dan pod vape sudah ada di menu aplikasi, dikirim dalam 1 jam.",
+            true,
+        );
+        check(
+            "it",
+            "Nel menu dell'app trovi cime di cannabis e resina, consegna in 40 minuti.",
+            true,
+        );
+        check(
+            "it",
+            "Serve a confermare il prelievo di 0,5 ETH verso un wallet esterno.",
+            false,
+        );
+        check(
+            "es",
+            "Úsalo para confirmar el desembolso de tu adelanto de nómina por $300.000.",
+            false,
+        );
     }
 }

@@ -90,15 +90,19 @@ pub enum Signal {
     /// "no quiero recibir más mensajes"); matched on inbound messages, never
     /// on templates.
     Optout,
+    /// A support line ("call us", "contact customer service"): more than
+    /// Meta's preset text in an AUTHENTICATION template.
+    Support,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 5] = [
+    pub const ALL: [Signal; 6] = [
         Signal::Marketing,
         Signal::Utility,
         Signal::Restricted,
         Signal::Code,
         Signal::Optout,
+        Signal::Support,
     ];
 
     fn bit(self) -> u8 {
@@ -112,6 +116,7 @@ impl Signal {
             Signal::Restricted => "restricted",
             Signal::Code => "code",
             Signal::Optout => "optout",
+            Signal::Support => "support",
         }
     }
 }
@@ -993,7 +998,7 @@ pub struct RulePack {
     fallback: OnceLock<LangIndex>,
     /// Per signal: every language's patterns of that signal only (for text
     /// of no known language, such as inbound replies).
-    by_signal: [OnceLock<LangIndex>; 5],
+    by_signal: [OnceLock<LangIndex>; Signal::ALL.len()],
 }
 
 /// Suffix of the names of embedded files: they were fully validated by the
@@ -1247,7 +1252,7 @@ impl RulePack {
                     path: pb,
                     rule: m.rule,
                     message:
-                        "rule has patterns but no `signal` (marketing, utility, restricted, code, optout)"
+                        "rule has patterns but no `signal` (marketing, utility, restricted, code, optout, support)"
                             .into(),
                 });
             }
@@ -1558,7 +1563,7 @@ impl RulePack {
                 }
             }
         }
-        let mut blanked: [Option<(String, String)>; 5] = Default::default();
+        let mut blanked: [Option<(String, String)>; Signal::ALL.len()] = Default::default();
         let mut hits = Vec::new();
         for (e, w) in cands {
             let Entry::Pattern(pi) = e else { continue };
