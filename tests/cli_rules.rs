@@ -117,3 +117,37 @@ fn config_overrides_show_in_explain() {
         .code(2)
         .stderr(predicate::str::contains("tpl.does-not-exist"));
 }
+
+/// A reader that goes away (`| head`) before the output is written is no
+/// error: nothing on stderr, exit 0 — for `rules` and `lint-templates`
+/// alike. The reader is closed right after the spawn, while the rule packs
+/// still load, so every write meets a closed pipe.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let bin = assert_cmd::cargo::cargo_bin("wabaguard");
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/demo/message_templates.json"
+    );
+    for args in [
+        &["rules", "list"][..],
+        &["rules", "list", "--format", "json"],
+        &["rules", "explain", "tpl.res.alcohol"],
+        &["lint-templates", demo],
+    ] {
+        let mut child = std::process::Command::new(&bin)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "",
+            "wabaguard {args:?}"
+        );
+        assert_eq!(out.status.code(), Some(0), "wabaguard {args:?}");
+    }
+}

@@ -108,7 +108,7 @@ pub fn diagnose(args: &DiagnoseArgs) -> CmdResult {
             .unwrap_or_default(),
         notes,
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::stdout();
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &out)?;

@@ -27,7 +27,7 @@ pub fn gate(args: &GateArgs) -> CmdResult {
                     "error": e.0,
                     "reasons": [],
                 });
-                let mut stdout = std::io::stdout().lock();
+                let mut stdout = super::stdout();
                 let _ = serde_json::to_writer_pretty(&mut stdout, &v);
                 let _ = writeln!(stdout);
             }
@@ -42,7 +42,7 @@ pub fn gate(args: &GateArgs) -> CmdResult {
                         cases: vec![case],
                     }],
                 );
-                let _ = std::io::stdout().lock().write_all(doc.as_bytes());
+                let _ = super::stdout().write_all(doc.as_bytes());
             }
             Err(e)
         }
@@ -68,7 +68,7 @@ fn decide(args: &GateArgs) -> Result<GateOutput, CmdError> {
 }
 
 fn print(args: &GateArgs, out: &GateOutput) -> Result<(), CmdError> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::stdout();
     match args.format {
         GateFormat::Sarif => {
             let cfg = Config::load(&args.config)?;

@@ -41,6 +41,52 @@ impl<E: std::fmt::Display> From<E> for CmdError {
 
 pub type CmdResult = Result<Outcome, CmdError>;
 
+/// Standard output for a command's result. A reader that goes away early
+/// (`wabaguard rules list | head`) is no error: the rest of the output is
+/// dropped and the command ends with its own exit code, as `lint-templates`
+/// does.
+pub struct Stdout {
+    inner: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+pub fn stdout() -> Stdout {
+    Stdout {
+        inner: std::io::stdout().lock(),
+        closed: false,
+    }
+}
+
+impl Stdout {
+    fn absorb<T>(&mut self, r: std::io::Result<T>, or: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(or)
+            }
+            r => r,
+        }
+    }
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.absorb(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r, ())
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

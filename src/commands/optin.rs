@@ -52,7 +52,7 @@ pub fn optin(args: &OptinArgs, g: &GlobalArgs) -> CmdResult {
         }
         None => None,
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::stdout();
     match args.format {
         OptinFormat::Json => {
             #[derive(serde::Serialize)]

@@ -42,7 +42,7 @@ pub fn optouts(args: &OptoutsArgs, g: &GlobalArgs) -> CmdResult {
     };
     let a = &outcome.audit;
     let mask = cfg.as_ref().is_none_or(|c| c.reports.mask_phone_numbers);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = super::stdout();
     match args.format {
         OptinFormat::Json => {
             let mut v = serde_json::to_value(a)?;

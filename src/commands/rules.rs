@@ -9,7 +9,7 @@ use crate::rulepack::{Rule, RuleKind, RulePack};
 
 pub fn rules(args: &RulesArgs) -> CmdResult {
     let pack = load(args)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     match &args.command {
         RulesCommand::List { format } => list(&mut out, &pack, *format)?,
         RulesCommand::Explain { rule } => {

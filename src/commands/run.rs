@@ -53,12 +53,8 @@ pub fn run(args: &RunArgs, g: &GlobalArgs) -> CmdResult {
             let path = done.dir.join(name);
             crate::fsutil::write_atomic(&path, &doc)
                 .map_err(|e| CmdError(format!("{}: cannot write: {e}", path.display())))?;
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(&doc).and_then(|()| out.flush()) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
-            }
+            let mut out = super::stdout();
+            out.write_all(&doc).and_then(|()| out.flush())?;
             if !g.quiet {
                 eprintln!("Wrote {}", path.display());
             }
@@ -91,7 +87,7 @@ pub fn load_pack(cfg: &Config) -> Result<RulePack, CmdError> {
 }
 
 fn print_summary(r: &Report, dir: &Path) {
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     let audited = r
         .accounts
         .iter()

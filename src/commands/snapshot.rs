@@ -2,6 +2,7 @@
 //! and save what was collected as an exports folder (the layout the exports
 //! source reads), so a live audit can be replayed offline.
 
+use std::io::Write;
 use std::path::Path;
 
 use super::{CmdError, CmdResult, Outcome};
@@ -47,7 +48,9 @@ pub fn snapshot(args: &SnapshotArgs, g: &GlobalArgs) -> CmdResult {
     })?;
     if !g.quiet {
         let s = &collected.snapshot;
-        println!(
+        let mut out = super::stdout();
+        writeln!(
+            out,
             "Saved account `{}` (WABA {}): {} templates, {} phone numbers, {} business profiles → {}",
             s.account,
             s.waba_id,
@@ -55,11 +58,12 @@ pub fn snapshot(args: &SnapshotArgs, g: &GlobalArgs) -> CmdResult {
             s.phone_numbers.len(),
             s.profiles.len(),
             args.out.display()
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "Replay it offline with an account `exports = \"{}\"`.",
             args.out.display()
-        );
+        )?;
     }
     Ok(Outcome::Ok)
 }

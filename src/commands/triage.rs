@@ -79,7 +79,7 @@ pub fn triage(args: &TriageArgs, g: &GlobalArgs) -> CmdResult {
     };
     let done = record_triage(&path, &rec).map_err(CmdError)?;
     if !g.quiet {
-        let mut out = std::io::stdout().lock();
+        let mut out = super::stdout();
         let _ = writeln!(
             out,
             "{fp}: {}{}{} — {} {} (line {})",
