@@ -30,10 +30,9 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
         verticals: &[],
     };
     let mut sink = Sink {
-        out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+        out: BufWriter::with_capacity(1 << 16, super::stdout()),
         format: args.format,
         json_items: 0,
-        closed: false,
     };
     match args.format {
         LintFormat::Md => sink.write(b"# Template lint\n\n")?,
@@ -47,7 +46,7 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
     // sarif/junit: each file's templates with their findings.
     let mut per_file: Vec<(&Path, Vec<TemplateFindings>)> = Vec::new();
     for file in &args.files {
-        if sink.closed {
+        if sink.closed() {
             break;
         }
         let bytes = std::fs::read(file)
@@ -60,7 +59,7 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
             per_file.push((file, done.items));
         }
     }
-    if sink.closed {
+    if sink.closed() {
         // The reader went away (e.g. `| head`): nothing more to say.
         return Ok(Outcome::Ok);
     }
@@ -145,9 +144,9 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
             )?;
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Outcome::Ok),
-        r => r?,
+    out.flush()?;
+    if out.get_ref().closed() {
+        return Ok(Outcome::Ok);
     }
     // The process ends right after this command: freeing thousands of
     // patterns one by one would only delay the exit (~15 ms, single-threaded).
@@ -163,26 +162,20 @@ pub fn lint(args: &LintArgs, g: &GlobalArgs) -> CmdResult {
 /// Where rendered batches go, in input order, as soon as they are ready:
 /// output is streamed, so memory does not grow with the number of findings.
 struct Sink {
-    out: BufWriter<std::io::Stdout>,
+    out: BufWriter<super::Stdout>,
     format: LintFormat,
     /// JSON: findings written so far (for the separating commas).
     json_items: usize,
-    /// The reader closed the pipe; the rest is linted but not written.
-    closed: bool,
 }
 
 impl Sink {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        if self.closed {
-            return Ok(());
-        }
-        match self.out.write_all(bytes) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Ok(())
-            }
-            r => r,
-        }
+        self.out.write_all(bytes)
+    }
+
+    /// The reader closed the pipe; the rest is linted but not written.
+    fn closed(&self) -> bool {
+        self.out.get_ref().closed()
     }
 
     fn put(&mut self, chunk: &Chunk) -> std::io::Result<()> {

@@ -46,18 +46,23 @@ pub type CmdResult = Result<Outcome, CmdError>;
 /// dropped and the command ends with its own exit code, as `lint-templates`
 /// does.
 pub struct Stdout {
-    inner: std::io::StdoutLock<'static>,
+    inner: std::io::Stdout,
     closed: bool,
 }
 
 pub fn stdout() -> Stdout {
     Stdout {
-        inner: std::io::stdout().lock(),
+        inner: std::io::stdout(),
         closed: false,
     }
 }
 
 impl Stdout {
+    /// The reader went away: nothing more will be written.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
     fn absorb<T>(&mut self, r: std::io::Result<T>, or: T) -> std::io::Result<T> {
         match r {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
